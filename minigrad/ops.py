@@ -1,0 +1,280 @@
+"""The operations: each forward computation beside its backward rule.
+
+Every operation computes its output from the inputs' arrays and defines `backward(g)`, which takes
+the gradient `g` of the output and returns one gradient per input, as the chain rule gives it:
+
+    out = f(a, b)        backward(g) = (g * df/da, g * df/db)
+
+A rule skips the inputs that need no gradient (`W1 @ X` never computes dX) and returns gradients of
+the broadcast shape: `tensor._unbroadcast` sums them back to each input's shape, in one place for all.
+A rule keeps arrays, never the output Tensor, so the graph holds no reference cycle.
+"""
+
+from __future__ import annotations
+
+import numbers
+from typing import Any
+
+import numpy as np
+
+from minigrad.tensor import Tensor
+
+Operand = Tensor | np.ndarray | float | int
+
+
+def _lift(x: Any, like: Tensor | None = None) -> Tensor:
+    """A Tensor for `x`; a Python number takes the other operand's dtype, as NumPy does (float32 stays)."""
+    if isinstance(x, Tensor):
+        return x
+    if like is not None and isinstance(x, numbers.Real) and not isinstance(x, np.generic):
+        return Tensor(np.asarray(x, dtype=like.dtype))
+    return Tensor(x)
+
+
+def _broadcasting(name: str, f: Any, a: Tensor, b: Tensor) -> np.ndarray:
+    """`f(a, b)` on the arrays, with NumPy's broadcast error turned into one that names the operation."""
+    try:
+        return f(a.data, b.data)
+    except ValueError:
+        raise ValueError(f"{name}: shapes {a.shape} and {b.shape} cannot be broadcast together") from None
+
+
+def _binary(a: Operand, b: Operand) -> tuple[Tensor, Tensor]:
+    if isinstance(a, Tensor):
+        return a, _lift(b, a)
+    b = _lift(b)
+    return _lift(a, b), b
+
+
+# ----- arithmetic -------------------------------------------------------------------------------
+
+
+def add(a: Operand, b: Operand) -> Tensor:
+    a, b = _binary(a, b)
+
+    def backward(g):  # d(a + b) = da + db
+        return g, g
+
+    return Tensor._from_op(_broadcasting("add", np.add, a, b), (a, b), backward, "add")
+
+
+def sub(a: Operand, b: Operand) -> Tensor:
+    a, b = _binary(a, b)
+
+    def backward(g):  # d(a - b) = da - db
+        return g, (-g if b.requires_grad else None)
+
+    return Tensor._from_op(_broadcasting("sub", np.subtract, a, b), (a, b), backward, "sub")
+
+
+def mul(a: Operand, b: Operand) -> Tensor:
+    a, b = _binary(a, b)
+
+    def backward(g):  # d(a b) = b da + a db
+        return (
+            g * b.data if a.requires_grad else None,
+            g * a.data if b.requires_grad else None,
+        )
+
+    return Tensor._from_op(_broadcasting("mul", np.multiply, a, b), (a, b), backward, "mul")
+
+
+def div(a: Operand, b: Operand) -> Tensor:
+    a, b = _binary(a, b)
+    out = _broadcasting("div", np.divide, a, b)
+
+    def backward(g):  # d(a / b) = da / b - (a / b) db / b
+        ga = g / b.data if (a.requires_grad or b.requires_grad) else None
+        return ga if a.requires_grad else None, (-ga * out if b.requires_grad else None)
+
+    return Tensor._from_op(out, (a, b), backward, "div")
+
+
+def neg(x: Operand) -> Tensor:
+    x = _lift(x)
+
+    def backward(g):
+        return (-g,)
+
+    return Tensor._from_op(-x.data, (x,), backward, "neg")
+
+
+def pow(x: Operand, exponent: float) -> Tensor:
+    """`x ** exponent` for a number `exponent`."""
+    x = _lift(x)
+    if isinstance(exponent, Tensor) or not isinstance(exponent, numbers.Real):
+        raise TypeError(
+            f"pow: the exponent must be a number, got {type(exponent).__name__}; "
+            "for a tensor exponent write exp(exponent * log(x))"
+        )
+    p = float(exponent)
+    out = x.data**p
+
+    def backward(g):  # d(x^p) = p x^(p-1) dx
+        return (g * p * x.data ** (p - 1),)
+
+    return Tensor._from_op(out.astype(x.dtype, copy=False), (x,), backward, "pow")
+
+
+# ----- linear algebra ---------------------------------------------------------------------------
+
+
+def matmul(a: Operand, b: Operand) -> Tensor:
+    a, b = _binary(a, b)
+    if a.ndim == 0 or b.ndim == 0:
+        raise ValueError(f"matmul: {a.shape} @ {b.shape}: operands must have at least one dimension")
+    # NumPy's rule for vectors: a 1-D operand is a row (left) or a column (right), dropped afterwards.
+    if a.ndim == 1:
+        return reshape(matmul(reshape(a, (1, a.shape[0])), b), b.shape[:-2] + b.shape[-1:])
+    if b.ndim == 1:
+        return reshape(matmul(a, reshape(b, (b.shape[0], 1))), a.shape[:-1])
+    if a.shape[-1] != b.shape[-2]:
+        raise ValueError(
+            f"matmul: {a.shape} @ {b.shape}: the inner dimensions {a.shape[-1]} and {b.shape[-2]} differ"
+        )
+    out = _broadcasting("matmul", np.matmul, a, b)
+
+    def backward(g):  # d(A B) = dA B + A dB  ->  dA = g Bᵀ, dB = Aᵀ g
+        return (
+            g @ np.swapaxes(b.data, -1, -2) if a.requires_grad else None,
+            np.swapaxes(a.data, -1, -2) @ g if b.requires_grad else None,
+        )
+
+    return Tensor._from_op(out, (a, b), backward, "matmul")
+
+
+def transpose(x: Operand, axes: tuple[int, ...] | None = None) -> Tensor:
+    """Reverse the axes (or permute them as `axes` says), as `np.transpose`."""
+    x = _lift(x)
+    out = np.transpose(x.data, axes)
+    inverse = None if axes is None else tuple(np.argsort(axes))
+
+    def backward(g):
+        return (np.transpose(g, inverse),)
+
+    return Tensor._from_op(out, (x,), backward, "transpose")
+
+
+def reshape(x: Operand, *shape: int | tuple[int, ...]) -> Tensor:
+    """`x` with a new shape of the same size; `reshape(x, 2, 3)` and `reshape(x, (2, 3))` alike."""
+    x = _lift(x)
+    new_shape = shape[0] if len(shape) == 1 and isinstance(shape[0], tuple | list) else shape
+    try:
+        out = x.data.reshape(new_shape)
+    except (ValueError, TypeError):
+        raise ValueError(
+            f"reshape: cannot reshape {x.shape} ({x.size} elements) into {tuple(new_shape)}"
+        ) from None
+    in_shape = x.shape
+
+    def backward(g):
+        return (g.reshape(in_shape),)
+
+    return Tensor._from_op(out, (x,), backward, "reshape")
+
+
+# ----- elementwise ------------------------------------------------------------------------------
+
+
+def exp(x: Operand) -> Tensor:
+    x = _lift(x)
+    out = np.exp(x.data)
+
+    def backward(g):  # d(e^x) = e^x dx
+        return (g * out,)
+
+    return Tensor._from_op(out, (x,), backward, "exp")
+
+
+def log(x: Operand) -> Tensor:
+    """Natural logarithm, as NumPy: log(0) = -inf, log of a negative number is nan."""
+    x = _lift(x)
+
+    def backward(g):  # d(log x) = dx / x
+        return (g / x.data,)
+
+    return Tensor._from_op(np.log(x.data), (x,), backward, "log")
+
+
+def _sigmoid(z: np.ndarray) -> np.ndarray:
+    # exp(-|z|) never overflows; the two algebraically equal forms are picked by the sign of z.
+    e = np.exp(-np.abs(z))
+    return np.where(z >= 0, 1 / (1 + e), e / (1 + e))
+
+
+def sigmoid(x: Operand) -> Tensor:
+    """1 / (1 + exp(-x)). Its own rule, not exp composed, because exp(-x) overflows for x << 0."""
+    x = _lift(x)
+    out = _sigmoid(x.data)
+
+    def backward(g):  # d sigmoid = sigmoid (1 - sigmoid) dx, from the output alone
+        return (g * out * (1 - out),)
+
+    return Tensor._from_op(out, (x,), backward, "sigmoid")
+
+
+def relu(x: Operand) -> Tensor:
+    """max(0, x); its derivative at exactly 0 is taken as 0, as PyTorch and the lab do."""
+    x = _lift(x)
+
+    def backward(g):
+        return (g * (x.data > 0),)
+
+    return Tensor._from_op(np.maximum(x.data, 0), (x,), backward, "relu")
+
+
+def tanh(x: Operand) -> Tensor:
+    x = _lift(x)
+    out = np.tanh(x.data)
+
+    def backward(g):  # d tanh = (1 - tanh^2) dx
+        return (g * (1 - out * out),)
+
+    return Tensor._from_op(out, (x,), backward, "tanh")
+
+
+# ----- reductions -------------------------------------------------------------------------------
+
+
+def _spread(g: np.ndarray, shape: tuple[int, ...], axis: Any, keepdims: bool) -> np.ndarray:
+    """A reduction's gradient laid back over the input: every element it summed gets `g`."""
+    if axis is not None and not keepdims:
+        g = np.expand_dims(g, axis)
+    return np.broadcast_to(g, shape)
+
+
+def _axis(x: Tensor, axis: Any, op: str) -> int | tuple[int, ...] | None:
+    """`axis` normalised to non-negative ints, with an error that names the operation and the shape."""
+    if axis is None:
+        return None
+    axes = (axis,) if isinstance(axis, numbers.Integral) else tuple(axis)
+    if not all(isinstance(a, numbers.Integral) and -x.ndim <= a < x.ndim for a in axes):
+        raise ValueError(f"{op}: axis {axis} is out of range for shape {x.shape}")
+    normalised = tuple(int(a) % x.ndim for a in axes)
+    if len(set(normalised)) != len(normalised):
+        raise ValueError(f"{op}: axis {axis} repeats an axis")
+    return normalised
+
+
+def sum(x: Operand, axis: int | tuple[int, ...] | None = None, keepdims: bool = False) -> Tensor:
+    x = _lift(x)
+    axis = _axis(x, axis, "sum")
+    in_shape = x.shape
+
+    def backward(g):  # each summed element contributes 1 times the output's gradient
+        return (_spread(g, in_shape, axis, keepdims),)
+
+    return Tensor._from_op(np.sum(x.data, axis=axis, keepdims=keepdims), (x,), backward, "sum")
+
+
+def mean(x: Operand, axis: int | tuple[int, ...] | None = None, keepdims: bool = False) -> Tensor:
+    x = _lift(x)
+    axis = _axis(x, axis, "mean")
+    in_shape = x.shape
+    out = np.mean(x.data, axis=axis, keepdims=keepdims)
+    count = x.size // max(out.size, 1) if x.size else 0
+
+    def backward(g):  # each averaged element contributes 1/count
+        return (_spread(g / count, in_shape, axis, keepdims),)
+
+    return Tensor._from_op(out, (x,), backward, "mean")
