@@ -11,6 +11,7 @@ free of reference cycles, so dropping the output frees every intermediate by ref
 from __future__ import annotations
 
 import contextlib
+import itertools
 from collections.abc import Callable, Sequence
 from typing import Any
 
@@ -19,6 +20,8 @@ import numpy as np
 Rule = Callable[[np.ndarray], Sequence["np.ndarray | None"]]
 
 _grad_enabled = True
+# Every Tensor gets the next number at birth: its inputs always have smaller ones.
+_creation_order = itertools.count()
 
 
 def is_grad_enabled() -> bool:
@@ -61,7 +64,17 @@ def as_array(data: Any) -> np.ndarray:
 class Tensor:
     """An n-dimensional array that records the operations made with it, for `backward()`."""
 
-    __slots__ = ("data", "grad", "requires_grad", "name", "_parents", "_backward", "_op", "__weakref__")
+    __slots__ = (
+        "data",
+        "grad",
+        "requires_grad",
+        "name",
+        "_parents",
+        "_backward",
+        "_op",
+        "_seq",
+        "__weakref__",
+    )
 
     # NumPy hands `ndarray + Tensor` (and every other ufunc) to the Tensor's reflected operator.
     __array_ufunc__ = None
@@ -76,24 +89,43 @@ class Tensor:
         self._parents: tuple[Tensor, ...] = ()
         self._backward: Rule | None = None
         self._op: str = ""
+        self._seq: int = next(_creation_order)
 
     @classmethod
     def _from_op(cls, data: np.ndarray, parents: tuple[Tensor, ...], rule: Rule, op: str) -> Tensor:
-        """The output of an operation: in the graph when grad mode is on and an input needs a grad."""
+        """An operation's output: in the graph when grad mode is on and an input requires a gradient."""
+        out = cls.__new__(cls)
+        # NumPy returns a scalar, not an array, from a ufunc or a full reduction of 0-d inputs.
+        out.data = data if type(data) is np.ndarray else np.asarray(data)
+        out.grad = None
+        out.name = None
+        out._seq = next(_creation_order)
+        if _grad_enabled:
+            for p in parents:
+                if p.requires_grad:
+                    out.requires_grad = True
+                    out._parents = parents
+                    out._backward = rule
+                    out._op = op
+                    return out
+        out.requires_grad = False
+        out._parents = ()
+        out._backward = None
+        out._op = ""
+        return out
+
+    @classmethod
+    def _constant(cls, data: np.ndarray) -> Tensor:
+        """A leaf that needs no gradient around an array already known to be floating (a hot path)."""
         out = cls.__new__(cls)
         out.data = data
         out.grad = None
+        out.requires_grad = False
         out.name = None
-        if _grad_enabled and any(p.requires_grad for p in parents):
-            out.requires_grad = True
-            out._parents = parents
-            out._backward = rule
-            out._op = op
-        else:
-            out.requires_grad = False
-            out._parents = ()
-            out._backward = None
-            out._op = ""
+        out._parents = ()
+        out._backward = None
+        out._op = ""
+        out._seq = next(_creation_order)
         return out
 
     # ----- attributes -------------------------------------------------------------------------
@@ -260,24 +292,52 @@ class Tensor:
                 )
             seed = seed.astype(self.dtype, copy=False)
 
-        # This pass's gradients, keyed by object identity (never by value). Arrays in it may be shared
-        # with a rule's input (add passes `g` through), so they are summed into new arrays, never in place.
+        # This pass's gradients, keyed by object identity (never by value). A rule may hand `g` itself
+        # (or a view of it) to an input, so an array is only kept or added into in place when this pass
+        # made it and nothing else holds it: those arrays' keys are in `fresh`.
         pending: dict[int, np.ndarray] = {id(self): seed}
-        for node in reversed(_topological_order(self)):
-            g = pending.pop(id(node))
-            node.grad = g.copy() if node.grad is None else node.grad + g
-            if node._backward is None:
+        fresh: set[int] = {id(self)} if grad is None else set()
+        for node in _topological_order(self):
+            key = id(node)
+            g = pending.pop(key)
+            if node.grad is None:
+                node.grad = g if key in fresh else g.copy()
+            else:
+                node.grad += g
+            rule = node._backward
+            if rule is None:
                 continue
-            for parent, pg in zip(node._parents, node._backward(g)):
+            previous = None
+            for parent, pg in zip(node._parents, rule(g)):
                 if pg is None or not parent.requires_grad:
                     continue
-                pg = _unbroadcast(pg, parent.data)
-                key = id(parent)
-                pending[key] = pending[key] + pg if key in pending else pg
+                new = pg is not g and pg.base is None and pg is not previous
+                previous = pg
+                data = parent.data
+                if pg.shape != data.shape or pg.dtype is not data.dtype or type(pg) is not np.ndarray:
+                    reduced = _unbroadcast(pg, data)
+                    if reduced is not pg:
+                        pg, new = reduced, True
+                pkey = id(parent)
+                if pkey not in pending:
+                    pending[pkey] = pg
+                    if new:
+                        fresh.add(pkey)
+                    else:
+                        fresh.discard(pkey)
+                elif pkey in fresh:
+                    pending[pkey] += pg
+                else:
+                    pending[pkey] = pending[pkey] + pg
+                    fresh.add(pkey)
 
 
 def _unbroadcast(grad: np.ndarray, like: np.ndarray) -> np.ndarray:
-    """Sum a gradient back to the shape of the input it belongs to: the one place broadcasting is undone."""
+    """Sum a gradient back to the shape of the input it belongs to: the one place broadcasting is undone.
+
+    Also gives it the input's dtype, and makes a NumPy scalar (from 0-d arithmetic) an array.
+    """
+    grad = np.asarray(grad)
     if grad.shape != like.shape:
         extra = grad.ndim - like.ndim
         if extra:
@@ -291,22 +351,23 @@ def _unbroadcast(grad: np.ndarray, like: np.ndarray) -> np.ndarray:
 
 
 def _topological_order(root: Tensor) -> list[Tensor]:
-    """Every tensor that `root` depends on, each after its inputs; iterative, so depth is unlimited."""
-    order: list[Tensor] = []
-    visited: set[int] = {id(root)}
-    stack: list[tuple[Tensor, int]] = [(root, 0)]
+    """`root` and every tensor it was computed from that requires a gradient, consumers first.
+
+    A tensor is always created after its inputs, so creation order is a topological order: collect
+    the graph with a stack (no recursion, so depth is unlimited) and sort it, newest first.
+    """
+    nodes = {id(root): root}
+    stack = [root]
     while stack:
-        node, i = stack[-1]
-        if i < len(node._parents):
-            stack[-1] = (node, i + 1)
-            parent = node._parents[i]
-            if parent.requires_grad and id(parent) not in visited:
-                visited.add(id(parent))
-                stack.append((parent, 0))
-        else:
-            stack.pop()
-            order.append(node)
-    return order
+        for parent in stack.pop()._parents:
+            if parent.requires_grad and id(parent) not in nodes:
+                nodes[id(parent)] = parent
+                stack.append(parent)
+    return sorted(nodes.values(), key=_creation_key, reverse=True)
+
+
+def _creation_key(t: Tensor) -> int:
+    return t._seq
 
 
 # At the end: ops.py imports Tensor from here, and the methods above only look `ops` up when called.
