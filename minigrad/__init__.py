@@ -1,6 +1,7 @@
 """minigrad: a small reverse-mode automatic differentiation engine on NumPy."""
 
 from minigrad.gradcheck import GradcheckError, gradcheck
+from minigrad.graph import draw_graph, save_graph, to_dot
 from minigrad.ops import (
     add,
     div,
@@ -26,6 +27,7 @@ __all__ = [
     "Tensor",
     "add",
     "div",
+    "draw_graph",
     "exp",
     "gradcheck",
     "is_grad_enabled",
@@ -38,9 +40,11 @@ __all__ = [
     "pow",
     "relu",
     "reshape",
+    "save_graph",
     "sigmoid",
     "sub",
     "sum",
     "tanh",
+    "to_dot",
     "transpose",
 ]

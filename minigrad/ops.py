@@ -126,15 +126,19 @@ def matmul(a: Operand, b: Operand) -> Tensor:
     a, b = _binary(a, b)
     if a.ndim == 0 or b.ndim == 0:
         raise ValueError(f"matmul: {a.shape} @ {b.shape}: operands must have at least one dimension")
-    # NumPy's rule for vectors: a 1-D operand is a row (left) or a column (right), dropped afterwards.
-    if a.ndim == 1:
-        return reshape(matmul(reshape(a, (1, a.shape[0])), b), b.shape[:-2] + b.shape[-1:])
-    if b.ndim == 1:
-        return reshape(matmul(a, reshape(b, (b.shape[0], 1))), a.shape[:-1])
-    if a.shape[-1] != b.shape[-2]:
+    inner = b.shape[-2] if b.ndim > 1 else b.shape[0]
+    if a.shape[-1] != inner:
         raise ValueError(
-            f"matmul: {a.shape} @ {b.shape}: the inner dimensions {a.shape[-1]} and {b.shape[-2]} differ"
+            f"matmul: {a.shape} @ {b.shape}: the inner dimensions {a.shape[-1]} and {inner} differ"
         )
+    if a.ndim == 1 or b.ndim == 1:
+        # NumPy's rule for vectors: a 1-D operand is a row (left) or a column (right), dropped after.
+        out = matmul(
+            reshape(a, (1, a.shape[0])) if a.ndim == 1 else a,
+            reshape(b, (b.shape[0], 1)) if b.ndim == 1 else b,
+        )
+        shape = out.shape[:-2] + out.shape[-1:] if a.ndim == 1 else out.shape
+        return reshape(out, shape[:-1] if b.ndim == 1 else shape)
     out = _broadcasting("matmul", np.matmul, a, b)
 
     def backward(g):  # d(A B) = dA B + A dB  ->  dA = g Bᵀ, dB = Aᵀ g
@@ -149,8 +153,8 @@ def matmul(a: Operand, b: Operand) -> Tensor:
 def transpose(x: Operand, axes: tuple[int, ...] | None = None) -> Tensor:
     """Reverse the axes (or permute them as `axes` says), as `np.transpose`."""
     x = _lift(x)
-    out = np.transpose(x.data, axes)
-    inverse = None if axes is None else tuple(np.argsort(axes))
+    out = np.transpose(x.data, axes)  # NumPy checks `axes` and names what is wrong
+    inverse = None if axes is None else tuple(np.argsort([a % x.ndim for a in axes]))
 
     def backward(g):
         return (np.transpose(g, inverse),)

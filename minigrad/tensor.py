@@ -36,15 +36,19 @@ class no_grad(contextlib.ContextDecorator):
     per thread: minigrad is single-threaded.
     """
 
+    def __init__(self) -> None:
+        # A stack, not one saved value: the same decorator instance may be entered again by recursion.
+        self._saved: list[bool] = []
+
     def __enter__(self) -> no_grad:
         global _grad_enabled
-        self._previous = _grad_enabled
+        self._saved.append(_grad_enabled)
         _grad_enabled = False
         return self
 
     def __exit__(self, *exc: object) -> None:
         global _grad_enabled
-        _grad_enabled = self._previous
+        _grad_enabled = self._saved.pop()
 
 
 def as_array(data: Any) -> np.ndarray:

@@ -1,0 +1,412 @@
+"""Drawing the computation graph: which tensors and operations produced a result, and their gradients.
+
+`draw_graph(J)` walks back from `J` through every tensor's inputs (`_parents`) and returns a
+`graphviz.Digraph` with a node for each tensor and one for each operation; data flows along the edges,
+input tensor -> operation -> output tensor. `to_dot` gives the same graph as DOT text and needs no
+Graphviz program; `save_graph` writes it to an .svg, .png, .pdf or .dot file.
+
+Once a backward pass has run, each tensor's node shows the norm of its gradient and is filled by the
+decade of that norm, blue for small and red for large, so that a vanishing or exploding gradient shows
+at a glance. The colours are fixed decades, not scaled to each graph, so two pictures compare.
+"""
+
+from __future__ import annotations
+
+import html
+import math
+import os
+import pathlib
+import re
+import tempfile
+from collections import Counter, deque
+from typing import Any
+
+import graphviz
+import numpy as np
+
+from minigrad.tensor import Tensor
+
+__all__ = ["INSTALL_HINT", "GraphvizNotFoundError", "draw_graph", "save_graph", "to_dot"]
+
+INSTALL_HINT = (
+    "install the Graphviz programs (the `dot` command): `sudo apt-get install graphviz` on Debian/Ubuntu, "
+    "`brew install graphviz` on macOS, `conda install -c conda-forge graphviz`, or see "
+    "https://graphviz.org/download/ (`pip install graphviz` installs only the Python package). "
+    "Without them, mg.to_dot(t) gives the DOT text and mg.save_graph(t, 'graph.dot') writes it."
+)
+
+_NOT_FOUND = f"cannot render the graph: the Graphviz program `dot` is not on PATH. To fix it, {INSTALL_HINT}"
+
+FORMATS = (".svg", ".png", ".pdf", ".dot")
+
+# Tensors with at most this many elements show their values.
+FEW_VALUES = 6
+
+# Fill colour by decade of the gradient norm, floor(log10(norm)) from -6 (and below) to 4 (and above):
+# ColorBrewer's RdYlBu, blue for vanishing, red for exploding; dark fills take white text.
+_DECADES = range(-6, 5)
+_PALETTE = (
+    "#313695",
+    "#4575b4",
+    "#74add1",
+    "#abd9e9",
+    "#e0f3f8",
+    "#ffffbf",
+    "#fee090",
+    "#fdae61",
+    "#f46d43",
+    "#d73027",
+    "#a50026",
+)
+_DARK = {"#313695", "#4575b4", "#d73027", "#a50026"}
+_ZERO_GRAD = "#bdbdbd"
+_NOT_FINITE = "#e7298a"
+_OP_FILL = "#eeeeee"
+
+# The look of each kind of node; the legend draws the same borders.
+_KIND_STYLE = {
+    "parameter": {"shape": "box", "style": "rounded,filled,bold", "penwidth": "2.5"},
+    "data": {"shape": "box", "style": "dashed,filled", "color": "#555555"},
+    "intermediate": {"shape": "box", "style": "rounded,filled"},
+}
+_RANKDIRS = ("TB", "LR", "BT", "RL")
+
+
+class GraphvizNotFoundError(graphviz.ExecutableNotFound):
+    """Graphviz's own error for a missing `dot`, with the message saying how to install it."""
+
+    def __init__(self, message: str) -> None:
+        RuntimeError.__init__(self, message)
+
+
+class ComputationGraph(graphviz.Digraph):
+    """A `graphviz.Digraph` whose rendering, when the Graphviz programs are missing, says how to get them.
+
+    `render`, `view`, `pipe` and Jupyter's inline display all go through `render` or `pipe`.
+    """
+
+    def render(self, *args: Any, **kwargs: Any) -> str:
+        try:
+            return super().render(*args, **kwargs)
+        except GraphvizNotFoundError:
+            raise
+        except graphviz.ExecutableNotFound as error:
+            raise GraphvizNotFoundError(_NOT_FOUND) from error
+
+    def pipe(self, *args: Any, **kwargs: Any) -> Any:
+        try:
+            return super().pipe(*args, **kwargs)
+        except GraphvizNotFoundError:
+            raise
+        except graphviz.ExecutableNotFound as error:
+            raise GraphvizNotFoundError(_NOT_FOUND) from error
+
+
+# ----- walking the graph --------------------------------------------------------------------------
+
+
+def _walk(root: Tensor) -> list[Tensor]:
+    """Every tensor `root` was computed from, nearest first (breadth first); iterative, so any depth.
+
+    All inputs are followed, also those that need no gradient (the data X, Y and constants).
+    Tensors are told apart by identity: two equal arrays are two nodes, one tensor used twice is one.
+    """
+    seen = {id(root)}
+    order = [root]
+    queue = deque([root])
+    while queue:
+        for parent in queue.popleft()._parents:
+            if id(parent) not in seen:
+                seen.add(id(parent))
+                order.append(parent)
+                queue.append(parent)
+    return order
+
+
+def _kind(t: Tensor) -> str:
+    if t._parents:
+        return "intermediate"
+    return "parameter" if t.requires_grad else "data"
+
+
+# ----- labels ---------------------------------------------------------------------------------------
+
+
+def _number(x: float) -> str:
+    return f"{x:.4g}"
+
+
+def _values(data: np.ndarray) -> str:
+    if data.ndim == 0:
+        return _number(float(data))
+    text = np.array2string(data, separator=", ", formatter={"all": lambda v: _number(float(v))})
+    return " ".join(text.split())
+
+
+def _decade(norm: float) -> int:
+    return min(max(math.floor(math.log10(norm)), _DECADES[0]), _DECADES[-1])
+
+
+def _grad_colour(norm: float) -> str:
+    if not math.isfinite(norm):
+        return _NOT_FINITE
+    if norm == 0:
+        return _ZERO_GRAD
+    return _PALETTE[_decade(norm) - _DECADES[0]]
+
+
+def _decade_label(k: int) -> str:
+    if k == _DECADES[0]:
+        return f"&lt;1e{k + 1}"
+    if k == _DECADES[-1]:
+        return f"≥1e{k}"
+    return f"1e{k}"
+
+
+def _tensor_label(t: Tensor, node_id: str, show_values: bool, norm: float | None) -> str:
+    lines = [f"<B>{html.escape(str(t.name))}</B>" if t.name is not None else f"<I>{node_id}</I>"]
+    shape = html.escape(str(t.shape)) if t.ndim else "scalar"
+    lines.append(f'<FONT POINT-SIZE="10">{shape}</FONT>')
+    if show_values and t.size <= FEW_VALUES:
+        lines.append(f'<FONT POINT-SIZE="10">{html.escape(_values(t.data))}</FONT>')
+    if norm is not None:
+        lines.append(f'<FONT POINT-SIZE="10">‖grad‖ {_number(norm)}</FONT>')
+    return "<" + "<BR/>".join(lines) + ">"
+
+
+def _legend(grads: bool, not_finite: bool, notes: list[str]) -> str:
+    """The graph's label: what the borders mean, the colour scale when gradients are shown, and notes."""
+    cell = 'CELLPADDING="3"'
+    kinds = (
+        f'<TD {cell} BORDER="3" STYLE="rounded">parameter (leaf, requires grad)</TD>'
+        f'<TD {cell} BORDER="1" STYLE="dashed">data or constant (leaf)</TD>'
+        f'<TD {cell} BORDER="1" STYLE="rounded">intermediate tensor</TD>'
+        f'<TD {cell} BORDER="1" BGCOLOR="{_OP_FILL}"><I>operation</I></TD>'
+    )
+    lines = ("<BR/>".join(html.escape(line) for line in note.splitlines()) for note in notes)
+    tables = [f'<TABLE BORDER="0"><TR><TD>{text}</TD></TR></TABLE>' for text in lines]
+    tables.append(
+        f'<TABLE BORDER="0" CELLSPACING="4"><TR><TD BORDER="0" ALIGN="RIGHT">nodes:</TD>{kinds}</TR></TABLE>'
+    )
+    if grads:
+        cells = "".join(
+            f'<TD BORDER="1" BGCOLOR="{colour}" {cell}>'
+            + (f'<FONT COLOR="white">{_decade_label(k)}</FONT>' if colour in _DARK else _decade_label(k))
+            + "</TD>"
+            for k, colour in zip(_DECADES, _PALETTE)
+        )
+        cells += f'<TD BORDER="1" BGCOLOR="{_ZERO_GRAD}" {cell}>0</TD>'
+        if not_finite:
+            cells += f'<TD BORDER="1" BGCOLOR="{_NOT_FINITE}" {cell}>inf or nan</TD>'
+        cells += f'<TD BORDER="1" BGCOLOR="white" {cell}>no grad</TD>'
+        tables.append(
+            f'<TABLE BORDER="0" CELLSPACING="0" CELLPADDING="0"><TR><TD BORDER="0" ALIGN="RIGHT">'
+            f"fill = ‖grad‖ by decade:  </TD>{cells}</TR>"
+            f'<TR><TD></TD><TD COLSPAN="{len(_PALETTE) + 2 + not_finite}" ALIGN="LEFT"><FONT POINT-SIZE="10">'
+            "blue: small gradient (vanishing), red: large (exploding); "
+            "each cell is the lower end of its decade"
+            "</FONT></TD></TR></TABLE>"
+        )
+    body = "".join(f"<TR><TD>{t}</TD></TR>" for t in tables)
+    return f'<<TABLE BORDER="0" CELLSPACING="2">{body}</TABLE>>'
+
+
+# ----- the drawing ----------------------------------------------------------------------------------
+
+_IDENTIFIER = re.compile(r"[A-Za-z_][A-Za-z_0-9]*\Z")
+
+
+def draw_graph(
+    t: Tensor,
+    *,
+    rankdir: str = "TB",
+    show_values: bool = True,
+    show_grads: bool = True,
+    max_nodes: int | None = 400,
+    title: str | None = None,
+) -> graphviz.Digraph:
+    """The graph that produced `t`, as a `graphviz.Digraph` (shown inline in Jupyter).
+
+    One node per tensor (its name, or a short id such as `t7`; its shape; its values when it holds at
+    most `FEW_VALUES` numbers; its gradient's norm once a backward pass has reached it) and one per
+    operation, edges in the direction data flows. A tensor used twice has two edges out.
+
+    rankdir: "TB" (top to bottom) or "LR" (left to right), also "BT", "RL".
+    show_values, show_grads: whether tensor nodes show their values, their gradients' norms and colours.
+    max_nodes: draw at most this many tensor and operation nodes, those nearest to `t`; what is left out
+    is counted in a node where the graph was cut and in the legend. None draws everything.
+    title: a line above the legend.
+
+    Render it with graphviz's own API (`.render("graph", format="svg")`), or use `save_graph`.
+    """
+    if not isinstance(t, Tensor):
+        raise TypeError(f"draw_graph: expected a minigrad Tensor, got {type(t).__name__}")
+    if rankdir not in _RANKDIRS:
+        raise ValueError(f"draw_graph: rankdir must be one of {', '.join(_RANKDIRS)}; got {rankdir!r}")
+    if max_nodes is not None and (
+        isinstance(max_nodes, bool) or not isinstance(max_nodes, int) or max_nodes < 1
+    ):
+        raise ValueError(f"draw_graph: max_nodes must be a positive integer or None; got {max_nodes!r}")
+
+    tensors = _walk(t)
+    n_ops = sum(1 for x in tensors if x._parents)
+
+    # Keep the nearest tensors, each with the operation that made it, while the budget lasts. A prefix of
+    # the breadth-first order is connected to `t`, so the drawn part is one piece.
+    kept = len(tensors)
+    if max_nodes is not None:
+        budget = max_nodes
+        for i, x in enumerate(tensors):
+            budget -= 2 if x._parents else 1
+            if budget < 0:
+                kept = max(i, 1)  # the output itself is always drawn
+                break
+    drawn = tensors[:kept]
+    drawn_ops = sum(1 for x in drawn if x._parents)
+
+    ids: dict[int, str] = {}
+    used: set[str] = set()
+
+    def unique(candidate: str) -> str:
+        name, k = candidate, 1
+        while name in used:
+            k += 1
+            name = f"{candidate}_{k}"
+        used.add(name)
+        return name
+
+    # A tensor's name is its node's id (and the SVG node's title) where it is a plain, unique identifier.
+    names = Counter(x.name for x in drawn if x.name is not None)
+    for i, x in enumerate(drawn):
+        own = x.name is not None and _IDENTIFIER.match(x.name) and names[x.name] == 1
+        ids[id(x)] = unique(x.name if own else f"t{len(drawn) - 1 - i}")
+
+    g = ComputationGraph(name="computation_graph")
+    g.attr(rankdir=rankdir, fontname="Helvetica", nodesep="0.25", ranksep="0.35", labelloc="b")
+    g.attr("node", fontname="Helvetica", fontsize="12", margin="0.08,0.04")
+    g.attr("edge", arrowsize="0.7", color="#444444")
+
+    any_grad = not_finite = False
+    for x in drawn:
+        node_id = ids[id(x)]
+        kind = _kind(x)
+        norm = float(np.linalg.norm(x.grad)) if show_grads and x.grad is not None else None
+        fill, font = "white", "black"
+        if norm is not None:
+            any_grad = True
+            not_finite = not_finite or not math.isfinite(norm)
+            fill = _grad_colour(norm)
+            font = "white" if fill in _DARK else "black"
+        g.node(
+            node_id,
+            label=_tensor_label(x, node_id, show_values, norm),
+            fillcolor=fill,
+            fontcolor=font,
+            **{"class": f"tensor {kind}"},
+            **_KIND_STYLE[kind],
+        )
+
+    cut_ops: list[str] = []
+    for i, x in enumerate(drawn):
+        if not x._parents:
+            continue
+        op_id = unique(f"{x._op or 'op'}_{len(drawn) - 1 - i}")
+        g.node(
+            op_id,
+            label=x._op or "?",
+            shape="ellipse",
+            style="filled",
+            fillcolor=_OP_FILL,
+            color="#888888",
+            fontsize="11",
+            fontname="Helvetica-Oblique",
+            margin="0.04,0.02",
+            height="0.3",
+            **{"class": "op"},
+        )
+        missing = False
+        for parent in x._parents:
+            if id(parent) in ids:
+                g.edge(ids[id(parent)], op_id)
+            else:
+                missing = True
+        if missing:
+            cut_ops.append(op_id)
+        g.edge(op_id, ids[id(x)])
+
+    notes = []
+    if title:
+        notes.append(title)
+    if kept < len(tensors):
+        left_tensors, left_ops = len(tensors) - kept, n_ops - drawn_ops
+        summary = (
+            f"{left_tensors:,} more tensors and {left_ops:,} more operations are not drawn "
+            f"(max_nodes={max_nodes}; draw_graph(t, max_nodes=None) draws all)"
+        )
+        notes.append(
+            f"Drawn: the {kept:,} of {len(tensors):,} tensors and {drawn_ops:,} of {n_ops:,} operations "
+            f"nearest the output.\n{summary}."
+        )
+        summary_id = unique("not_drawn")
+        g.node(
+            summary_id,
+            label=f"⋯ {left_tensors:,} tensors and {left_ops:,} operations\\n"
+            f"not drawn (max_nodes={max_nodes})",
+            shape="note",
+            style="dashed",
+            color="#888888",
+            fontcolor="#555555",
+            **{"class": "summary"},
+        )
+        for op_id in cut_ops:
+            g.edge(summary_id, op_id, style="dashed", color="#888888")
+    g.attr(label=_legend(show_grads and any_grad, not_finite, notes))
+    return g
+
+
+def to_dot(t: Tensor, **options: Any) -> str:
+    """The DOT text of `draw_graph(t, **options)`; needs no Graphviz program."""
+    return draw_graph(t, **options).source
+
+
+def _write_whole(path: pathlib.Path, data: bytes) -> None:
+    """Write `data` to `path` through a temporary file in the same folder: whole, or not at all."""
+    fd, temp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "wb") as f:
+            f.write(data)
+        # mkstemp makes the file private (0600); give it the mode an ordinary new file would have.
+        umask = os.umask(0)
+        os.umask(umask)
+        os.chmod(temp, 0o666 & ~umask)
+        os.replace(temp, path)
+    except BaseException:
+        pathlib.Path(temp).unlink(missing_ok=True)
+        raise
+
+
+def save_graph(t: Tensor, path: str | os.PathLike[str], **options: Any) -> pathlib.Path:
+    """Write the graph of `t` to `path`, the format from its extension: .svg, .png, .pdf or .dot.
+
+    Returns the path written. Where the Graphviz programs are missing, the DOT text is written instead,
+    next to `path` with the extension .dot, and that path is returned (compare it with `path`; the hint
+    on installing Graphviz is `minigrad.graph.INSTALL_HINT`). `options` go to `draw_graph`.
+    """
+    path = pathlib.Path(path)
+    suffix = path.suffix.lower()
+    if suffix not in FORMATS:
+        raise ValueError(
+            f"save_graph: cannot tell the format of {str(path)!r} from its extension "
+            f"{suffix or '(none)'!r}; use one of {', '.join(FORMATS)}"
+        )
+    if not path.parent.is_dir():
+        raise FileNotFoundError(f"save_graph: the folder {str(path.parent)!r} does not exist")
+    g = draw_graph(t, **options)
+    if suffix != ".dot":
+        try:
+            _write_whole(path, g.pipe(format=suffix[1:], quiet=True))
+            return path
+        except graphviz.ExecutableNotFound:
+            path = path.with_suffix(".dot")
+    _write_whole(path, g.source.encode("utf-8"))
+    return path
