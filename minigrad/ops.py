@@ -113,8 +113,8 @@ def pow(x: Operand, exponent: float) -> Tensor:
     p = float(exponent)
     out = x.data**p
 
-    def backward(g):  # d(x^p) = p x^(p-1) dx
-        return (g * p * x.data ** (p - 1),)
+    def backward(g):  # d(x^p) = p x^(p-1) dx, and 0 for p = 0 (where x^(p-1) would be 1/0 at x = 0)
+        return (g * p * x.data ** (p - 1) if p != 0 else np.zeros_like(g),)
 
     return Tensor._from_op(out.astype(x.dtype, copy=False), (x,), backward, "pow")
 

@@ -294,29 +294,32 @@ class Tensor:
                 raise ValueError(
                     f"backward(): grad has shape {seed.shape} but the tensor has shape {self.shape}"
                 )
-            seed = seed.astype(self.dtype, copy=False)
+            # A copy: the pass may keep the seed as a gradient and add into it in place.
+            seed = seed.astype(self.dtype, copy=True)
 
-        # This pass's gradients, keyed by object identity (never by value). A rule may hand `g` itself
-        # (or a view of it) to an input, so an array is only kept or added into in place when this pass
-        # made it and nothing else holds it: those arrays' keys are in `fresh`.
+        # This pass's gradients, keyed by object identity (never by value). A rule may hand on `g` itself
+        # or a view of it (add does), so a gradient is only added into in place, or handed to a leaf
+        # without a copy, when this pass made it and nothing else holds it: those keys are in `fresh`.
+        # An intermediate's .grad is stored read-only instead of copied, so that a gradient passed on
+        # unchanged (Z1 = W1 X + b1: dZ1 is d(W1 X)) costs no copy and cannot be changed under a neighbour.
         pending: dict[int, np.ndarray] = {id(self): seed}
-        fresh: set[int] = {id(self)} if grad is None else set()
+        fresh: set[int] = {id(self)}
         for node in _topological_order(self):
             key = id(node)
             g = pending.pop(key)
-            if node.grad is None:
-                node.grad = g if key in fresh else g.copy()
-            else:
-                node.grad += g
             rule = node._backward
-            if rule is None:
+            if rule is None:  # a leaf: its .grad is its own array
+                if node.grad is None:
+                    node.grad = g if key in fresh else g.copy()
+                else:
+                    node.grad += g
                 continue
-            previous = None
+            g.flags.writeable = False
+            node.grad = g if node.grad is None else _read_only(np.asarray(node.grad + g))
             for parent, pg in zip(node._parents, rule(g)):
                 if pg is None or not parent.requires_grad:
                     continue
-                new = pg is not g and pg.base is None and pg is not previous
-                previous = pg
+                new = pg.base is None and pg is not g
                 data = parent.data
                 if pg.shape != data.shape or pg.dtype is not data.dtype or type(pg) is not np.ndarray:
                     reduced = _unbroadcast(pg, data)
@@ -332,8 +335,13 @@ class Tensor:
                 elif pkey in fresh:
                     pending[pkey] += pg
                 else:
-                    pending[pkey] = pending[pkey] + pg
+                    pending[pkey] = np.asarray(pending[pkey] + pg)  # 0-d + 0-d is a NumPy scalar
                     fresh.add(pkey)
+
+
+def _read_only(array: np.ndarray) -> np.ndarray:
+    array.flags.writeable = False
+    return array
 
 
 def _unbroadcast(grad: np.ndarray, like: np.ndarray) -> np.ndarray:
@@ -341,7 +349,6 @@ def _unbroadcast(grad: np.ndarray, like: np.ndarray) -> np.ndarray:
 
     Also gives it the input's dtype, and makes a NumPy scalar (from 0-d arithmetic) an array.
     """
-    grad = np.asarray(grad)
     if grad.shape != like.shape:
         extra = grad.ndim - like.ndim
         if extra:
@@ -351,7 +358,7 @@ def _unbroadcast(grad: np.ndarray, like: np.ndarray) -> np.ndarray:
             grad = grad.sum(axis=kept, keepdims=True)
     if grad.dtype != like.dtype:
         grad = grad.astype(like.dtype)
-    return grad
+    return np.asarray(grad)  # a full reduction gives a NumPy scalar
 
 
 def _topological_order(root: Tensor) -> list[Tensor]:
