@@ -7,7 +7,7 @@ from typing import Any
 
 import numpy as np
 
-from minigrad.tensor import Tensor
+from minigrad.tensor import Tensor, _topological_order
 
 
 class GradcheckError(AssertionError):
@@ -25,7 +25,8 @@ def gradcheck(
 
     The whole Jacobian is compared: one backward pass per output element, two evaluations of `fn`
     per input element. The check runs on float64 copies of the tensor inputs, so a float32 input is
-    checked at full precision and the caller's tensors and their `.grad` are left as they were.
+    checked at full precision; the caller's tensors, and the `.grad` of tensors `fn` uses, are left
+    as they were.
     Returns True, or raises `GradcheckError` naming the input, the element, both values.
     """
     args = [
@@ -39,19 +40,30 @@ def gradcheck(
         raise ValueError("gradcheck: no input requires a gradient, so there is nothing to check")
 
     out = _call(fn, args)
-    for out_index in np.ndindex(out.shape):
-        for i in checked:
-            args[i].grad = None
-        seed = np.zeros(out.shape)
-        seed[out_index] = 1.0
-        out.backward(seed)
-        for i in checked:
-            x = args[i]
-            analytic = x.grad if x.grad is not None else np.zeros_like(x.data)
-            for index in np.ndindex(x.shape):
-                numeric = _central_difference(fn, args, x, index, out_index, eps)
-                if not np.isclose(analytic[index], numeric, atol=atol, rtol=rtol, equal_nan=True):
-                    raise GradcheckError(_mismatch(i, x, index, out, out_index, analytic[index], numeric))
+    # fn may use tensors of the caller's (its parameters): each backward pass below adds to their
+    # .grad, so it is put back as it was afterwards.
+    others = (
+        [t for t in _topological_order(out) if all(t is not a for a in args)] if out.requires_grad else []
+    )
+    saved = [t.grad for t in others]
+    try:
+        for out_index in np.ndindex(out.shape):
+            for i in checked:
+                args[i].grad = None
+            if out.requires_grad:
+                seed = np.zeros(out.shape)
+                seed[out_index] = 1.0
+                out.backward(seed)
+            for i in checked:
+                x = args[i]
+                analytic = x.grad if x.grad is not None else np.zeros_like(x.data)
+                for index in np.ndindex(x.shape):
+                    numeric = _central_difference(fn, args, x, index, out_index, eps)
+                    if not np.isclose(analytic[index], numeric, atol=atol, rtol=rtol, equal_nan=True):
+                        raise GradcheckError(_mismatch(i, x, index, out, out_index, analytic[index], numeric))
+    finally:
+        for t, grad in zip(others, saved):
+            t.grad = grad
     return True
 
 

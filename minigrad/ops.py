@@ -26,6 +26,9 @@ def _lift(x: Any, like: Tensor | None = None) -> Tensor:
     """A Tensor for `x`; a Python number takes the other operand's dtype, as NumPy does (float32 stays)."""
     if isinstance(x, Tensor):
         return x
+    # The common constants (the data X, 1 - Y, / m) skip Tensor()'s checks: 2 of matmul's 6 us at tiny size.
+    if type(x) is np.ndarray and x.dtype.kind == "f":
+        return Tensor._constant(x)
     if like is not None and type(x) in _PYTHON_NUMBERS:
         return Tensor._constant(np.asarray(x, dtype=like.dtype))
     return Tensor(x)
@@ -143,8 +146,8 @@ def matmul(a: Operand, b: Operand) -> Tensor:
 
     def backward(g):  # d(A B) = dA B + A dB  ->  dA = g Bᵀ, dB = Aᵀ g
         return (
-            g @ np.swapaxes(b.data, -1, -2) if a.requires_grad else None,
-            np.swapaxes(a.data, -1, -2) @ g if b.requires_grad else None,
+            g @ b.data.swapaxes(-1, -2) if a.requires_grad else None,
+            a.data.swapaxes(-1, -2) @ g if b.requires_grad else None,
         )
 
     return Tensor._from_op(out, (a, b), backward, "matmul")
@@ -255,11 +258,12 @@ def tanh(x: Operand) -> Tensor:
 # ----- reductions -------------------------------------------------------------------------------
 
 
-def _spread(g: np.ndarray, shape: tuple[int, ...], axis: Any, keepdims: bool) -> np.ndarray:
+def _spread(g: np.ndarray, shape: tuple[int, ...], axis: Any) -> np.ndarray:
     """A reduction's gradient laid back over the input: every element it summed gets `g`."""
-    if axis is not None and not keepdims:
-        g = np.expand_dims(g, axis)
-    return np.broadcast_to(g, shape)
+    if axis is not None:
+        g = g.reshape([1 if i in axis else n for i, n in enumerate(shape)])
+    # np.full copies into a new array in C; np.broadcast_to would make a view but costs 3 us in Python.
+    return np.full(shape, g)
 
 
 def _axis(x: Tensor, axis: Any, op: str) -> int | tuple[int, ...] | None:
@@ -281,7 +285,7 @@ def sum(x: Operand, axis: int | tuple[int, ...] | None = None, keepdims: bool = 
     in_shape = x.shape
 
     def backward(g):  # each summed element contributes 1 times the output's gradient
-        return (_spread(g, in_shape, axis, keepdims),)
+        return (_spread(g, in_shape, axis),)
 
     return Tensor._from_op(np.sum(x.data, axis=axis, keepdims=keepdims), (x,), backward, "sum")
 
@@ -294,6 +298,6 @@ def mean(x: Operand, axis: int | tuple[int, ...] | None = None, keepdims: bool =
     count = x.size // max(out.size, 1) if x.size else 0
 
     def backward(g):  # each averaged element contributes 1/count
-        return (_spread(g / count, in_shape, axis, keepdims),)
+        return (_spread(g / count, in_shape, axis),)
 
     return Tensor._from_op(out, (x,), backward, "mean")
