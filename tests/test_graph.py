@@ -369,7 +369,11 @@ def test_without_graphviz_rendering_says_how_to_install_it(tmp_path, no_dot_on_p
 
 
 def test_the_committed_picture_of_the_labs_network_has_its_named_nodes():
+    # Made by `python -m nets.twolayer --graph docs/twolayer_graph.svg`.
     path = pathlib.Path(__file__).resolve().parent.parent / "docs" / "twolayer_graph.svg"
-    titles = {t.text for t in ET.parse(path).getroot().iter(f"{SVG}title")}
+    root = ET.parse(path).getroot()
+    titles = {t.text for t in root.iter(f"{SVG}title")}
     assert {"W1", "b1", "W2", "b2", "X", "Y", "Z1", "A1", "Z2", "A2", "J"} <= titles
+    texts = {t.text for t in root.iter(f"{SVG}text")}
+    assert {"log A2", "1 - A2", "log(1 - A2)", "Y log A2 + (1 - Y) log(1 - A2)", "-1/m"} <= texts
     assert "‖grad‖" in path.read_text(encoding="utf-8")

@@ -1,0 +1,209 @@
+"""Two-class data sets for the lab's network: built-in ones NumPy draws from a seed, and CSV files.
+
+Every function returns the lab's layout, one example per column: `X (n_x, m)` and `Y (1, m)` of 0s and 1s.
+Problems with a file raise `DataError`, whose message names the file, and the line and column where
+there is one, so that a student can go and fix it.
+"""
+
+from __future__ import annotations
+
+import csv
+import math
+from collections.abc import Callable
+from pathlib import Path
+
+import numpy as np
+
+Data = tuple[np.ndarray, np.ndarray]
+
+
+class DataError(ValueError):
+    """A data set that cannot be used as it is; the message says what is wrong and where."""
+
+
+# ----- built-in data sets ---------------------------------------------------------------------------
+
+
+def _labelled(points_0: np.ndarray, points_1: np.ndarray, rng: np.random.Generator, noise: float) -> Data:
+    """Class 0 and class 1 points (rows), plus Gaussian noise, shuffled into the lab's layout."""
+    points = np.vstack([points_0, points_1])
+    points = points + rng.normal(0.0, noise, size=points.shape)
+    labels = np.concatenate([np.zeros(len(points_0)), np.ones(len(points_1))])
+    order = rng.permutation(len(points))
+    return points[order].T.copy(), labels[order].reshape(1, -1)
+
+
+def _halves(m: int) -> tuple[int, int]:
+    if isinstance(m, bool) or not isinstance(m, int | np.integer) or m < 2:
+        raise ValueError(f"a data set needs at least 2 examples (one of each class); got m={m!r}")
+    return m // 2, m - m // 2
+
+
+def moons(m: int = 400, noise: float = 0.2, seed: int | None = None) -> Data:
+    """Two interleaved half-moons: class 0 the upper arc, class 1 the lower one, shifted into its gap."""
+    rng = np.random.default_rng(seed)
+    m0, m1 = _halves(m)
+    t0, t1 = rng.uniform(0, np.pi, m0), rng.uniform(0, np.pi, m1)
+    upper = np.column_stack([np.cos(t0), np.sin(t0)])
+    lower = np.column_stack([1 - np.cos(t1), 0.5 - np.sin(t1)])
+    return _labelled(upper, lower, rng, noise)
+
+
+def xor(m: int = 400, noise: float = 0.25, seed: int | None = None) -> Data:
+    """Four clusters at the corners (+-1, +-1): class 1 where the two signs differ, as in XOR."""
+    rng = np.random.default_rng(seed)
+    m0, m1 = _halves(m)
+    same = rng.choice([-1.0, 1.0], size=(m0, 1)) * np.ones((1, 2))
+    differ = rng.choice([-1.0, 1.0], size=(m1, 1)) * np.array([[1.0, -1.0]])
+    return _labelled(same, differ, rng, noise)
+
+
+def circles(m: int = 400, noise: float = 0.1, seed: int | None = None) -> Data:
+    """Two concentric rings: class 0 the outer (radius 1), class 1 the inner (radius 0.5)."""
+    rng = np.random.default_rng(seed)
+    m0, m1 = _halves(m)
+    t0, t1 = rng.uniform(0, 2 * np.pi, m0), rng.uniform(0, 2 * np.pi, m1)
+    outer = np.column_stack([np.cos(t0), np.sin(t0)])
+    inner = 0.5 * np.column_stack([np.cos(t1), np.sin(t1)])
+    return _labelled(outer, inner, rng, noise)
+
+
+def blobs(m: int = 400, noise: float = 1.0, seed: int | None = None) -> Data:
+    """Two round Gaussian clouds, centred at (-1.5, -1.5) and (1.5, 1.5), overlapping a little."""
+    rng = np.random.default_rng(seed)
+    m0, m1 = _halves(m)
+    return _labelled(np.full((m0, 2), -1.5), np.full((m1, 2), 1.5), rng, noise)
+
+
+BUILT_IN: dict[str, Callable[..., Data]] = {"moons": moons, "xor": xor, "circles": circles, "blobs": blobs}
+
+
+# ----- CSV files --------------------------------------------------------------------------------------
+
+
+def _number(cell: str) -> float | None:
+    try:
+        return float(cell)
+    except ValueError:
+        return None
+
+
+def read_table(path: str | Path) -> tuple[np.ndarray, list[int]]:
+    """A CSV file's numbers as `(rows, line_numbers)`: one row per example, its line in the file beside it.
+
+    A first line with no number in it is a header and skipped; blank lines are skipped. Every other cell
+    must be a finite number, and every row as long as the first.
+    """
+    path = Path(path)
+    try:
+        with path.open(newline="", encoding="utf-8-sig") as f:
+            lines = list(csv.reader(f))
+    except FileNotFoundError:
+        raise DataError(f"{path}: no such file") from None
+    except IsADirectoryError:
+        raise DataError(f"{path}: is a folder, not a CSV file") from None
+    except UnicodeDecodeError:
+        raise DataError(f"{path}: not a text CSV file (it is not UTF-8 text)") from None
+    except (OSError, csv.Error) as e:
+        raise DataError(f"{path}: cannot be read: {e}") from None
+
+    rows: list[list[float]] = []
+    line_numbers: list[int] = []
+    header = False
+    for number, cells in enumerate(lines, start=1):
+        if all(not c.strip() for c in cells):
+            continue
+        values = [_number(c) for c in cells]
+        if not rows and not header and all(v is None for v in values):
+            header = True  # the first line, and not a number in it: column names
+            continue
+        for column, (cell, value) in enumerate(zip(cells, values), start=1):
+            if value is None:
+                raise DataError(f"{path}, line {number}, column {column}: {cell.strip()!r} is not a number")
+            if not math.isfinite(value):
+                raise DataError(
+                    f"{path}, line {number}, column {column}: {cell.strip()}; "
+                    "every value must be a finite number"
+                )
+        if rows and len(values) != len(rows[0]):
+            raise DataError(
+                f"{path}, line {number}: {len(values)} columns, but line {line_numbers[0]} has "
+                f"{len(rows[0])}; every row needs the same number of columns"
+            )
+        rows.append(values)  # type: ignore[arg-type]
+        line_numbers.append(number)
+
+    if not rows:
+        raise DataError(f"{path}: no data rows" + (" (only a header)" if header else " (the file is empty)"))
+    return np.array(rows, dtype=np.float64), line_numbers
+
+
+def labels_from(column: np.ndarray, line_numbers: list[int], path: str | Path) -> np.ndarray:
+    """The last column as labels `(1, m)`, after checking that every one is 0 or 1."""
+    wrong = ~np.isin(column, (0.0, 1.0))
+    if wrong.any():
+        found = ", ".join(f"{v:g}" for v in np.unique(column[wrong])[:5])
+        first = line_numbers[int(np.argmax(wrong))]
+        raise DataError(
+            f"{path}: labels (the last column) must be 0 or 1; found {found} (first on line {first})"
+        )
+    return column.reshape(1, -1)
+
+
+def load_csv(path: str | Path) -> Data:
+    """Features then the 0/1 label in the last column, one example per row: `(X (n_x, m), Y (1, m))`."""
+    table, line_numbers = read_table(path)
+    if table.shape[1] < 2:
+        raise DataError(
+            f"{path}: {table.shape[1]} column; need at least one feature column and the 0/1 label in the last"
+        )
+    Y = labels_from(table[:, -1], line_numbers, path)
+    return table[:, :-1].T.copy(), Y
+
+
+def load(name_or_path: str, seed: int | None = None) -> Data:
+    """A built-in data set by name (drawn from `seed`) or a CSV file by path."""
+    if name_or_path in BUILT_IN:
+        return BUILT_IN[name_or_path](seed=seed)
+    if not name_or_path.lower().endswith(".csv") and not Path(name_or_path).exists():
+        raise DataError(
+            f"unknown data set {name_or_path!r}: give one of {', '.join(BUILT_IN)} or a path to a .csv file"
+        )
+    return load_csv(name_or_path)
+
+
+# ----- splitting and standardisation ------------------------------------------------------------------
+
+
+def split(X: np.ndarray, Y: np.ndarray, test_fraction: float, seed: int | None = None) -> tuple[Data, Data]:
+    """`((X_train, Y_train), (X_test, Y_test))`: a random `test_fraction` of the examples held out.
+
+    A positive fraction holds out at least one example; at least one is always left to train on.
+    """
+    if not 0 <= test_fraction < 1:
+        raise ValueError(f"test_fraction must be at least 0 and below 1, got {test_fraction}")
+    m = X.shape[1]
+    m_test = max(1, round(test_fraction * m)) if test_fraction > 0 else 0
+    if m - m_test < 1:
+        raise DataError(
+            f"{m} example{'s' if m != 1 else ''} with a test fraction of {test_fraction:g} "
+            "leaves none to train on"
+        )
+    order = np.random.default_rng(seed).permutation(m)
+    test, train = order[:m_test], order[m_test:]
+    return (X[:, train], Y[:, train]), (X[:, test], Y[:, test])
+
+
+def standardisation(X: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The mean and standard deviation of each feature (row), shape `(n_x, 1)` each.
+
+    A constant feature gets a standard deviation of 1, so that it is only shifted, never divided by 0.
+    """
+    mean = X.mean(axis=1, keepdims=True)
+    std = X.std(axis=1, keepdims=True)
+    return mean, np.where(std > 0, std, 1.0)
+
+
+def standardise(X: np.ndarray, mean: np.ndarray, std: np.ndarray) -> np.ndarray:
+    """Each feature shifted and scaled by the training split's statistics: `(X - mean) / std`."""
+    return (X - mean) / std

@@ -1,0 +1,136 @@
+"""The data sets: built-in ones in the lab's layout, CSV files read or refused with the line and column."""
+
+import numpy as np
+import pytest
+
+from nets import datasets
+from nets.datasets import DataError
+
+
+@pytest.mark.parametrize("name", sorted(datasets.BUILT_IN))
+def test_built_in_data_sets_have_the_labs_layout_and_both_classes(name):
+    X, Y = datasets.load(name, seed=3)
+    assert X.shape == (2, 400) and Y.shape == (1, 400)
+    assert set(np.unique(Y)) == {0.0, 1.0} and Y.sum() == 200
+    assert np.all(np.isfinite(X))
+
+
+@pytest.mark.parametrize("name", sorted(datasets.BUILT_IN))
+def test_built_in_data_sets_are_drawn_from_the_seed(name):
+    a, b, c = (datasets.BUILT_IN[name](m=50, seed=s) for s in (1, 1, 2))
+    np.testing.assert_array_equal(a[0], b[0])
+    np.testing.assert_array_equal(a[1], b[1])
+    assert not np.array_equal(a[0], c[0])
+
+
+def test_built_in_data_sets_have_their_shapes():
+    X, Y = datasets.xor(m=1000, noise=0.0, seed=0)
+    assert np.all(np.abs(X) == 1)
+    np.testing.assert_array_equal(Y[0], X[0] != X[1])  # class 1 where the signs differ
+    X, Y = datasets.circles(m=1000, noise=0.0, seed=0)
+    radius = np.hypot(X[0], X[1])
+    np.testing.assert_allclose(radius, np.where(Y[0] == 1, 0.5, 1.0))
+    X, Y = datasets.moons(m=1000, noise=0.0, seed=0)
+    upper = Y[0] == 0
+    np.testing.assert_allclose(np.hypot(X[0, upper], X[1, upper]), 1.0)
+    np.testing.assert_allclose(np.hypot(X[0, ~upper] - 1, X[1, ~upper] - 0.5), 1.0)
+    X, Y = datasets.blobs(m=1000, noise=1.0, seed=0)
+    np.testing.assert_allclose(X[:, Y[0] == 1].mean(axis=1), [1.5, 1.5], atol=0.15)
+    np.testing.assert_allclose(X[:, Y[0] == 0].mean(axis=1), [-1.5, -1.5], atol=0.15)
+
+
+def test_a_built_in_data_set_needs_two_examples():
+    with pytest.raises(ValueError, match="at least 2 examples"):
+        datasets.moons(m=1)
+
+
+def write(tmp_path, text, name="data.csv"):
+    path = tmp_path / name
+    path.write_text(text)
+    return path
+
+
+def test_a_csv_file_gives_features_as_rows_and_labels_as_a_row(tmp_path):
+    path = write(tmp_path, "x1,x2,label\n0.5,-1,1\n2,3e-1,0\n\n-4,5,1\n")
+    X, Y = datasets.load(str(path))
+    np.testing.assert_array_equal(X, [[0.5, 2, -4], [-1, 0.3, 5]])
+    np.testing.assert_array_equal(Y, [[1, 0, 1]])
+
+
+def test_a_csv_file_without_a_header_and_with_one_feature(tmp_path):
+    X, Y = datasets.load_csv(write(tmp_path, "1.5,1.0\n-2,0.0\n"))
+    np.testing.assert_array_equal(X, [[1.5, -2]])
+    np.testing.assert_array_equal(Y, [[1, 0]])
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        ("", "no data rows (the file is empty)"),
+        ("\n\n", "no data rows (the file is empty)"),
+        ("a,b,label\n", "no data rows (only a header)"),
+        ("1\n0\n", "1 column; need at least one feature column and the 0/1 label in the last"),
+        ("a,b,y\n1,2,1\n3,x,0\n", "line 3, column 2: 'x' is not a number"),
+        ("1,2,1\n3,,0\n", "line 2, column 2: '' is not a number"),
+        ("1,2,1\nfoo,2,1\n", "line 2, column 1: 'foo' is not a number"),
+        ("1,2,1\n3,4\n", "line 2: 2 columns, but line 1 has 3; every row needs the same number of columns"),
+        ("h1,h2,h3\n1,2,1\n3,4,0,9\n", "line 3: 4 columns, but line 2 has 3"),
+        ("1,2,1\n3,nan,0\n", "line 2, column 2: nan; every value must be a finite number"),
+        ("1,inf,1\n", "line 1, column 2: inf; every value must be a finite number"),
+        (
+            "1,2,1\n3,4,2\n5,6,-1\n7,8,2\n",
+            "labels (the last column) must be 0 or 1; found -1, 2 (first on line 2)",
+        ),
+        ("1,2,0.5\n", "found 0.5 (first on line 1)"),
+    ],
+)
+def test_a_bad_csv_file_is_refused_naming_the_file_and_where(tmp_path, text, message):
+    path = write(tmp_path, text)
+    with pytest.raises(DataError) as info:
+        datasets.load(str(path))
+    assert str(info.value).startswith(str(path))
+    assert message in str(info.value)
+
+
+def test_missing_unreadable_and_unknown_data_are_refused(tmp_path):
+    with pytest.raises(DataError, match=r"nope\.csv: no such file"):
+        datasets.load(str(tmp_path / "nope.csv"))
+    with pytest.raises(DataError, match="is a folder"):
+        datasets.load_csv(tmp_path)
+    binary = tmp_path / "binary.csv"
+    binary.write_bytes(b"\x89PNG\r\n\x1a\n\xff\xfe\x00")
+    with pytest.raises(DataError, match="not a text CSV file"):
+        datasets.load(str(binary))
+    with pytest.raises(DataError, match="unknown data set 'spirals': give one of moons, xor, circles, blobs"):
+        datasets.load("spirals")
+
+
+def test_split_holds_out_the_fraction_and_keeps_each_example_whole_and_once():
+    X = np.vstack([np.arange(10.0), np.arange(10.0) + 10])
+    Y = (np.arange(10) % 2).reshape(1, 10).astype(float)
+    (X_train, Y_train), (X_test, Y_test) = datasets.split(X, Y, 0.3, seed=0)
+    assert X_train.shape == (2, 7) and X_test.shape == (2, 3) and Y_test.shape == (1, 3)
+    X_all, Y_all = np.hstack([X_train, X_test]), np.hstack([Y_train, Y_test])
+    assert sorted(X_all[0]) == list(X[0])
+    np.testing.assert_array_equal(X_all[1], X_all[0] + 10)  # columns move together
+    np.testing.assert_array_equal(Y_all[0], X_all[0] % 2)
+
+
+def test_split_with_no_test_fraction_and_with_too_few_examples():
+    X, Y = np.ones((2, 3)), np.ones((1, 3))
+    (X_train, _), (X_test, _) = datasets.split(X, Y, 0.0)
+    assert X_train.shape == (2, 3) and X_test.shape == (2, 0)
+    assert datasets.split(X, Y, 0.01)[1][0].shape == (2, 1)  # a positive fraction holds out one at least
+    with pytest.raises(DataError, match=r"1 example with a test fraction of 0\.5 leaves none to train on"):
+        datasets.split(X[:, :1], Y[:, :1], 0.5)
+
+
+def test_standardisation_uses_the_given_statistics_and_leaves_a_constant_feature_unscaled():
+    X = np.array([[1.0, 2.0, 3.0, 6.0], [5.0, 5.0, 5.0, 5.0]])
+    mean, std = datasets.standardisation(X)
+    assert mean.shape == std.shape == (2, 1)
+    Z = datasets.standardise(X, mean, std)
+    np.testing.assert_allclose(Z[0].mean(), 0, atol=1e-15)
+    np.testing.assert_allclose(Z[0].std(), 1)
+    np.testing.assert_array_equal(Z[1], 0)  # shifted, never divided by 0
+    np.testing.assert_allclose(datasets.standardise(np.array([[3.0], [6.0]]), mean, std), [[0.0], [1.0]])
