@@ -1,0 +1,854 @@
+"""Speed and memory of minigrad against hand-written NumPy (and PyTorch on the CPU where installed).
+
+Run from the repository root:
+
+    python -m benchmarks.bench            # the full run: a few minutes on 2 cores
+    python -m benchmarks.bench --quick    # about a minute
+    python benchmarks/bench.py --sizes tiny,mid --no-torch --skip-chains
+
+What it measures
+----------------
+1. A training step of the lab's network (float64, one example per column, sigmoid hidden and output
+   layers, cross-entropy cost): forward, cost, the gradients of W1, b1, W2, b2 and a gradient-descent
+   update, at four sizes n_x × n_h × m. Three implementations:
+   - `numpy`: written by hand as a student writes it, with the lab's closed-form gradients
+     (sigmoid as 1 / (1 + np.exp(-Z)), dZ2 = A2 - Y, dW2 = dZ2 @ A1.T / m, W1 = W1 - lr * dW1, ...);
+   - `minigrad`: built from Tensor operations the way a user writes it (W1 @ X + b1, .sigmoid(),
+     the cost through .log(), J.backward(), then `.data -= lr * .grad`);
+   - `torch`: the same Tensor code in PyTorch, float64, at 1 and at 2 threads; the better is reported.
+   The ratio of interest is minigrad / numpy, measured in the same process and the same rounds.
+2. Per-operation overhead: a chain of 1,000 elementwise operations (cycling `x * c`, `+ d`, `exp`,
+   `log`, with c and d Python numbers, as a user writes constants) on a 1 × 1 and a 100 × 100 array.
+   minigrad's forward + backward is held against NumPy's forward alone.
+3. A chain of 100,000 such operations, forward + backward, against the same chain in NumPy with its
+   backward written by hand.
+4. Peak extra memory of one step (tracemalloc, which sees NumPy's allocations but not PyTorch's), at
+   every size; the target is at the mid size.
+
+How it measures
+---------------
+- One process per size and per chain, so that memory and caches do not carry over between them.
+- Before any timing every implementation's gradients are checked against the hand-written NumPy ones:
+  the largest absolute difference divided by the largest absolute value of the NumPy gradient must be
+  at most 1e-8 (a relative max-abs error, per gradient). A mismatch stops the run.
+- Interleaved: each round times one block of calls of every implementation, in an order rotated from
+  round to round; a block lasts about 10 ms (--quick) or 40 ms. Reported: the median time per call
+  over the rounds with its interquartile range [p25–p75], and each ratio as the median [p25–p75] of
+  the per-round ratios (both blocks of a round ran under the same load). Targets are judged on that
+  median ratio.
+- The garbage collector stays on, as it is in a user's program.
+- The load average is printed before and after: the machine has 2 cores, and anything else running
+  (a test suite) slows NumPy's 2-thread BLAS most. Trust a run whose load average stayed near 0.
+- Nothing is changed in the environment: BLAS threads, OPENBLAS_* variables (OPENBLAS_CORETYPE and
+  OPENBLAS_L2_SIZE are set on some machines and slow a current NumPy; both implementations share the
+  same BLAS, so the ratios stay fair) are recorded in the output, never set, unless `--blas-threads N`
+  asks for N BLAS threads in this run's processes.
+
+The worker processes run this same file with `--worker`; `--json PATH` also saves every number.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import gc
+import json
+import math
+import os
+import platform
+import statistics
+import subprocess
+import sys
+import time
+import tracemalloc
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+ROOT = Path(__file__).resolve().parents[1]
+
+SIZES: dict[str, tuple[int, int, int]] = {
+    "tiny": (2, 4, 400),
+    "small": (20, 64, 1000),
+    "mid": (128, 256, 4096),
+    "large": (784, 1024, 8192),
+}
+# minigrad's time per step as a ratio to hand-written NumPy's, in the same run (issue 6).
+STEP_TARGETS = {"tiny": 2.0, "small": 0.90, "mid": 0.75, "large": 1.0}
+OP_TARGET = 2.7  # minigrad forward + backward / NumPy forward alone, 1,000-op chain at 1 × 1
+CHAIN_TARGET = 2.0  # minigrad / NumPy with a hand-written backward, 100,000-op chain
+MEMORY_TARGET = 1.0  # peak extra memory of one step at the mid size, minigrad / NumPy
+MEMORY_SIZE = "mid"
+
+TOLERANCE = 1e-8
+LEARNING_RATE = 0.01
+TORCH_THREADS = (1, 2)
+
+# Rounds per size: fewer where one call is long. A block of calls lasts about BLOCK_SECONDS.
+ROUNDS = {
+    "quick": {"tiny": 15, "small": 15, "mid": 7, "large": 3, "ops": 15, "chain": 3},
+    "full": {"tiny": 61, "small": 51, "mid": 31, "large": 7, "ops": 51, "chain": 7},
+}
+# Short blocks and many rounds: the two blocks of a round then see nearly the same load on a busy machine.
+BLOCK_SECONDS = {"quick": 0.01, "full": 0.04}
+
+# The chain's constants: x -> log(exp(c x + d)) keeps x near 0.5 and its derivative is c per cycle,
+# so after 100,000 operations (25,000 cycles) the gradient is still about 0.78, not 0 or inf.
+CHAIN_C = 0.99999
+CHAIN_D = 0.5 * (1 - CHAIN_C)
+OPS_PER_CYCLE = 4
+
+
+# ----- the three implementations of one training step -------------------------------------------
+
+
+def make_problem(
+    n_x: int, n_h: int, m: int, seed: int = 0
+) -> tuple[dict[str, np.ndarray], np.ndarray, np.ndarray]:
+    """The lab's initialisation (W ~ U(±sqrt(1/n_prev)), biases 0), random X and 0/1 labels Y."""
+    rng = np.random.default_rng(seed)
+    X = rng.standard_normal((n_x, m))
+    Y = (rng.random((1, m)) < 0.5).astype(np.float64)
+    params = {
+        "W1": rng.uniform(-math.sqrt(1 / n_x), math.sqrt(1 / n_x), (n_h, n_x)),
+        "b1": np.zeros((n_h, 1)),
+        "W2": rng.uniform(-math.sqrt(1 / n_h), math.sqrt(1 / n_h), (1, n_h)),
+        "b2": np.zeros((1, 1)),
+    }
+    return params, X, Y
+
+
+def numpy_step(params: dict[str, np.ndarray], X: np.ndarray, Y: np.ndarray, lr: float) -> dict[str, Any]:
+    """One step as a student writes it from the lab: naive sigmoid, closed-form gradients."""
+    W1, b1, W2, b2 = params["W1"], params["b1"], params["W2"], params["b2"]
+    m = X.shape[1]
+    Z1 = W1 @ X + b1
+    A1 = 1 / (1 + np.exp(-Z1))
+    Z2 = W2 @ A1 + b2
+    A2 = 1 / (1 + np.exp(-Z2))
+    J = -np.sum(Y * np.log(A2) + (1 - Y) * np.log(1 - A2)) / m
+    dZ2 = A2 - Y
+    dW2 = dZ2 @ A1.T / m
+    db2 = np.sum(dZ2, axis=1, keepdims=True) / m
+    dA1 = W2.T @ dZ2
+    dZ1 = dA1 * A1 * (1 - A1)
+    dW1 = dZ1 @ X.T / m
+    db1 = np.sum(dZ1, axis=1, keepdims=True) / m
+    params["W1"] = W1 - lr * dW1
+    params["b1"] = b1 - lr * db1
+    params["W2"] = W2 - lr * dW2
+    params["b2"] = b2 - lr * db2
+    return {"J": J, "dW1": dW1, "db1": db1, "dW2": dW2, "db2": db2}
+
+
+def minigrad_step(params: dict[str, Any], X: np.ndarray, Y: np.ndarray, lr: float) -> dict[str, Any]:
+    """One step as a minigrad user writes it: Tensor operations, backward(), update of .data in place."""
+    W1, b1, W2, b2 = params["W1"], params["b1"], params["W2"], params["b2"]
+    m = X.shape[1]
+    for p in (W1, b1, W2, b2):
+        p.zero_grad()
+    Z1 = W1 @ X + b1
+    A1 = Z1.sigmoid()
+    Z2 = W2 @ A1 + b2
+    A2 = Z2.sigmoid()
+    J = -(Y * A2.log() + (1 - Y) * (1 - A2).log()).sum() / m
+    J.backward()
+    for p in (W1, b1, W2, b2):
+        p.data -= lr * p.grad
+    return {"J": J.data, "dW1": W1.grad, "db1": b1.grad, "dW2": W2.grad, "db2": b2.grad}
+
+
+def torch_step(params: dict[str, Any], X: Any, Y: Any, lr: float) -> dict[str, Any]:
+    """The same Tensor code in PyTorch."""
+    import torch
+
+    W1, b1, W2, b2 = params["W1"], params["b1"], params["W2"], params["b2"]
+    m = X.shape[1]
+    for p in (W1, b1, W2, b2):
+        p.grad = None
+    Z1 = W1 @ X + b1
+    A1 = torch.sigmoid(Z1)
+    Z2 = W2 @ A1 + b2
+    A2 = torch.sigmoid(Z2)
+    J = -(Y * torch.log(A2) + (1 - Y) * torch.log(1 - A2)).sum() / m
+    J.backward()
+    with torch.no_grad():
+        for p in (W1, b1, W2, b2):
+            p -= lr * p.grad
+    return {"J": J.detach(), "dW1": W1.grad, "db1": b1.grad, "dW2": W2.grad, "db2": b2.grad}
+
+
+# ----- the chains of elementwise operations -----------------------------------------------------
+
+
+def numpy_chain_forward(x: np.ndarray, c: float, d: float, n_ops: int) -> np.ndarray:
+    for _ in range(n_ops // OPS_PER_CYCLE):
+        x = x * c
+        x = x + d
+        x = np.exp(x)
+        x = np.log(x)
+    return x
+
+
+def numpy_chain_hand(x: np.ndarray, c: float, d: float, n_ops: int) -> tuple[np.ndarray, np.ndarray]:
+    """The chain's forward pass, then its backward pass written by hand: the gradient of sum(x) wrt x."""
+    saved = []
+    for _ in range(n_ops // OPS_PER_CYCLE):
+        x = x * c
+        x = x + d
+        e = np.exp(x)
+        saved.append(e)
+        x = np.log(e)
+    g = np.ones_like(x)
+    for e in reversed(saved):
+        g = g / e  # log
+        g = g * e  # exp
+        g = g * c  # mul; add passes g through
+    return x, g
+
+
+def minigrad_chain(x: Any, c: float, d: float, n_ops: int) -> tuple[np.ndarray, np.ndarray]:
+    x.zero_grad()
+    y = x
+    for _ in range(n_ops // OPS_PER_CYCLE):
+        y = (y * c + d).exp().log()
+    y.backward(np.ones_like(y.data))
+    return y.data, x.grad
+
+
+def torch_chain(x: Any, c: float, d: float, n_ops: int) -> tuple[Any, Any]:
+    import torch
+
+    x.grad = None
+    y = x
+    for _ in range(n_ops // OPS_PER_CYCLE):
+        y = torch.log(torch.exp(y * c + d))
+    y.backward(torch.ones_like(y))
+    return y.detach(), x.grad
+
+
+# ----- measuring --------------------------------------------------------------------------------
+
+
+def interleaved(
+    impls: dict[str, Callable[[], Any]],
+    setups: dict[str, Callable[[], None]],
+    rounds: int,
+    block_seconds: float,
+) -> dict[str, list[float]]:
+    """Seconds per call of each implementation, one sample per round, rounds interleaved and rotated."""
+    names = list(impls)
+    inner = {}
+    for name in names:
+        setups.get(name, _nothing)()
+        one = _time_calls(impls[name], 1)  # also the warm-up
+        if one < block_seconds:
+            one = min(_time_calls(impls[name], 1) for _ in range(3))
+        inner[name] = max(1, round(block_seconds / max(one, 1e-9)))
+    samples: dict[str, list[float]] = {name: [] for name in names}
+    for r in range(rounds):
+        k = r % len(names)
+        for name in names[k:] + names[:k]:
+            setups.get(name, _nothing)()
+            samples[name].append(_time_calls(impls[name], inner[name]) / inner[name])
+    return samples
+
+
+def _nothing() -> None:
+    pass
+
+
+def _time_calls(fn: Callable[[], Any], n: int) -> float:
+    start = time.perf_counter()
+    for _ in range(n):
+        fn()
+    return time.perf_counter() - start
+
+
+def summary(samples: list[float]) -> dict[str, float]:
+    if len(samples) >= 2:
+        p25, p50, p75 = statistics.quantiles(samples, n=4, method="inclusive")
+    else:
+        p25 = p50 = p75 = samples[0]
+    return {"median": p50, "p25": p25, "p75": p75, "min": min(samples), "n": len(samples)}
+
+
+def peak_extra_bytes(fn: Callable[[], Any]) -> int:
+    """The most memory that one call of `fn` holds at once beyond what was allocated before it.
+
+    Call it on a warmed-up `fn`: a first call's one-off allocations would count.
+    """
+    gc.collect()
+    tracemalloc.start()
+    try:
+        tracemalloc.reset_peak()
+        before = tracemalloc.get_traced_memory()[0]
+        fn()
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    return peak - before
+
+
+def max_rel_error(got: Any, want: np.ndarray) -> float:
+    """max |got - want| / max |want|: the largest error relative to the gradient's largest entry."""
+    got = np.asarray(got.detach().numpy() if hasattr(got, "detach") else got, dtype=np.float64)
+    if got.shape != want.shape:
+        return math.inf
+    scale = float(np.max(np.abs(want))) if want.size else 0.0
+    err = float(np.max(np.abs(got - want))) if want.size else 0.0
+    return err / scale if scale > 0 else err
+
+
+def check_agree(results: dict[str, dict[str, Any]], reference: str, what: str) -> dict[str, float]:
+    """The worst relative max-abs error of every implementation against `reference`; exits on a mismatch."""
+    worst: dict[str, float] = {}
+    for name, result in results.items():
+        if name == reference:
+            continue
+        errors = {
+            key: max_rel_error(result[key], np.asarray(value)) for key, value in results[reference].items()
+        }
+        worst[name] = max(errors.values())
+        bad = {key: err for key, err in errors.items() if not err <= TOLERANCE}
+        if bad:
+            raise SystemExit(
+                f"{what}: {name} disagrees with {reference} beyond {TOLERANCE:g} "
+                f"(relative max-abs error): {bad}; no timing is meaningful until that is fixed"
+            )
+    return worst
+
+
+def torch_or_none(no_torch: bool) -> Any:
+    if no_torch:
+        return None
+    try:
+        import torch
+    except ImportError:
+        return None
+    return torch
+
+
+def _torch_threads_setup(torch: Any, n: int) -> Callable[[], None]:
+    def setup() -> None:
+        if torch.get_num_threads() != n:
+            torch.set_num_threads(n)
+
+    return setup
+
+
+# ----- the workers: one process each ------------------------------------------------------------
+
+
+def worker_step(size: str, mode: str, no_torch: bool) -> dict[str, Any]:
+    import minigrad as mg
+
+    n_x, n_h, m = SIZES[size]
+    params, X, Y = make_problem(n_x, n_h, m)
+    torch = torch_or_none(no_torch)
+
+    np_params = {k: v.copy() for k, v in params.items()}
+    mg_params = {k: mg.Tensor(v.copy(), requires_grad=True, name=k) for k, v in params.items()}
+    impls: dict[str, Callable[[], Any]] = {
+        "numpy": lambda: numpy_step(np_params, X, Y, LEARNING_RATE),
+        "minigrad": lambda: minigrad_step(mg_params, X, Y, LEARNING_RATE),
+    }
+    setups: dict[str, Callable[[], None]] = {}
+    if torch is not None:
+        t_params = {k: torch.tensor(v, dtype=torch.float64, requires_grad=True) for k, v in params.items()}
+        tX, tY = torch.from_numpy(X), torch.from_numpy(Y)
+        for n in TORCH_THREADS:
+            impls[f"torch-{n}t"] = lambda: torch_step(t_params, tX, tY, LEARNING_RATE)
+            setups[f"torch-{n}t"] = _torch_threads_setup(torch, n)
+
+    # Every implementation starts from the same parameters, so their first gradients must agree.
+    first = {"numpy": impls["numpy"](), "minigrad": impls["minigrad"]()}
+    if torch is not None:
+        first["torch"] = torch_step(t_params, tX, tY, LEARNING_RATE)
+    agreement = check_agree(first, "numpy", f"step at size {size}")
+
+    samples = interleaved(impls, setups, ROUNDS[mode][size], BLOCK_SECONDS[mode])
+    memory = {
+        "numpy": peak_extra_bytes(impls["numpy"]),
+        "minigrad": peak_extra_bytes(impls["minigrad"]),
+    }
+    return {
+        "size": size,
+        "shape": [n_x, n_h, m],
+        "agreement": agreement,
+        "samples": samples,
+        "memory": memory,
+        "blas": runtime_blas(),
+        "minigrad_file": mg.__file__,
+        "torch_threads_default": None if torch is None else torch.get_num_threads(),
+    }
+
+
+def worker_chain(n_ops: int, side: int, mode: str, no_torch: bool, reference: str) -> dict[str, Any]:
+    import minigrad as mg
+
+    rng = np.random.default_rng(1)
+    x0 = rng.uniform(0.25, 0.75, (side, side))
+    c, d = CHAIN_C, CHAIN_D
+    torch = torch_or_none(no_torch)
+
+    mx = mg.Tensor(x0.copy(), requires_grad=True)
+    impls: dict[str, Callable[[], Any]] = {
+        "numpy-forward": lambda: numpy_chain_forward(x0, c, d, n_ops),
+        "numpy-hand": lambda: numpy_chain_hand(x0, c, d, n_ops),
+        "minigrad": lambda: minigrad_chain(mx, c, d, n_ops),
+    }
+    setups: dict[str, Callable[[], None]] = {}
+    if torch is not None:
+        # One thread: PyTorch runs operations this small on one thread whatever the setting.
+        torch.set_num_threads(1)
+        tx = torch.tensor(x0, dtype=torch.float64, requires_grad=True)
+        impls["torch"] = lambda: torch_chain(tx, c, d, n_ops)
+    if reference == "numpy-hand":
+        del impls["numpy-forward"]
+
+    _, g_hand = numpy_chain_hand(x0, c, d, n_ops)
+    results = {"numpy-hand": {"dx": g_hand}, "minigrad": {"dx": minigrad_chain(mx, c, d, n_ops)[1].copy()}}
+    if torch is not None:
+        results["torch"] = {"dx": torch_chain(tx, c, d, n_ops)[1].clone()}
+    agreement = check_agree(results, "numpy-hand", f"chain of {n_ops} ops at {side}×{side}")
+
+    kind = "chain" if n_ops > 10_000 else "ops"
+    samples = interleaved(impls, setups, ROUNDS[mode][kind], BLOCK_SECONDS[mode])
+    return {
+        "n_ops": n_ops,
+        "side": side,
+        "reference": reference,
+        "agreement": agreement,
+        "gradient": float(np.mean(g_hand)),
+        "samples": samples,
+    }
+
+
+# ----- the environment --------------------------------------------------------------------------
+
+
+def runtime_blas() -> dict[str, Any]:
+    """What NumPy's BLAS runs here: from threadpoolctl where installed, else from OpenBLAS itself."""
+    info: dict[str, Any] = {}
+    try:
+        from threadpoolctl import threadpool_info
+
+        info["threadpoolctl"] = [
+            {
+                k: v
+                for k, v in pool.items()
+                if k in ("user_api", "internal_api", "num_threads", "version", "architecture")
+            }
+            for pool in threadpool_info()
+        ]
+        return info
+    except ImportError:
+        pass
+    with contextlib.suppress(Exception):
+        import ctypes
+
+        libs = Path(np.__file__).resolve().parent.parent / "numpy.libs"
+        for lib_path in sorted(libs.glob("*openblas*")):
+            lib = ctypes.CDLL(str(lib_path))
+            for prefix in ("scipy_openblas_", "openblas_"):
+                for suffix in ("64_", ""):
+                    get_core = getattr(lib, f"{prefix}get_corename{suffix}", None)
+                    if get_core is None:
+                        continue
+                    get_core.restype = ctypes.c_char_p
+                    info["openblas_core"] = get_core().decode()
+                    threads = getattr(lib, f"{prefix}get_num_threads{suffix}")
+                    threads.restype = ctypes.c_int
+                    info["openblas_threads"] = threads()
+                    config = getattr(lib, f"{prefix}get_config{suffix}")
+                    config.restype = ctypes.c_char_p
+                    info["openblas_config"] = config().decode().strip()
+                    return info
+    return info
+
+
+def environment(minigrad_dir: Path) -> dict[str, Any]:
+    cpu = platform.processor() or platform.machine()
+    with contextlib.suppress(OSError):
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                cpu = line.split(":", 1)[1].strip()
+                break
+    try:
+        blas_build = np.show_config(mode="dicts")["Build Dependencies"]["blas"]
+        blas = f"{blas_build.get('name')} {blas_build.get('version')}"
+    except Exception:
+        blas = "unknown (numpy.show_config(mode='dicts') unavailable)"
+    try:
+        from importlib.metadata import version
+
+        torch_version = version("torch")
+    except Exception:
+        torch_version = None
+    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
+    variables = {
+        k: v
+        for k, v in sorted(os.environ.items())
+        if k.startswith(("OPENBLAS_", "OMP_", "MKL_", "GOTO", "BLIS_", "NPY_", "VECLIB", "PYTHONHASHSEED"))
+    }
+    commit = _git(["rev-parse", "--short", "HEAD"], minigrad_dir)
+    dirty = _git(["status", "--porcelain", "--", "minigrad"], minigrad_dir)
+    return {
+        "python": sys.version.split()[0],
+        "numpy": np.__version__,
+        "torch": torch_version,
+        "cpu": cpu,
+        "cores": cores,
+        "blas_build": blas,
+        "blas_runtime": runtime_blas(),
+        "env": variables,
+        "minigrad": str(minigrad_dir / "minigrad"),
+        "commit": (commit or "?") + (" with uncommitted changes to minigrad/" if dirty else ""),
+        "gc": "enabled, as in a user's program",
+        "load_before": _load(),
+    }
+
+
+def _load() -> str:
+    """The 1-, 5- and 15-minute load averages: near 0 on a quiet machine, near the core count when busy."""
+    try:
+        return " ".join(f"{x:.2f}" for x in os.getloadavg())
+    except OSError:
+        return "unknown"
+
+
+def _busy(load: str) -> bool:
+    try:
+        return float(load.split()[0]) > 0.5
+    except (ValueError, IndexError):
+        return False
+
+
+def _git(args: list[str], where: Path) -> str:
+    try:
+        return subprocess.run(
+            ["git", *args], cwd=where, capture_output=True, text=True, timeout=10, check=False
+        ).stdout.strip()
+    except (OSError, subprocess.SubprocessError):
+        return ""
+
+
+# ----- the parent: runs the workers and prints the tables ---------------------------------------
+
+
+def run_worker(args: list[str], minigrad_dir: Path) -> dict[str, Any]:
+    env = dict(os.environ)
+    env["PYTHONPATH"] = os.pathsep.join(p for p in (str(minigrad_dir), env.get("PYTHONPATH", "")) if p)
+    proc = subprocess.run(
+        [sys.executable, str(Path(__file__).resolve()), "--worker", *args],
+        cwd=minigrad_dir,
+        env=env,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    if proc.returncode != 0:
+        sys.stderr.write(proc.stderr)
+        raise SystemExit(f"benchmark worker {' '.join(args)} failed (exit {proc.returncode}); see above")
+    if proc.stderr.strip():
+        sys.stderr.write(proc.stderr)
+    return json.loads(proc.stdout.strip().splitlines()[-1])
+
+
+def fmt_time(seconds: float) -> str:
+    if seconds < 1e-3:
+        return f"{seconds * 1e6:.1f} µs"
+    if seconds < 1:
+        return f"{seconds * 1e3:.2f} ms"
+    return f"{seconds:.3f} s"
+
+
+def fmt_spread(s: dict[str, float], scale: float = 1.0) -> str:
+    return f"{fmt_time(s['median'] / scale)} [{fmt_time(s['p25'] / scale)}–{fmt_time(s['p75'] / scale)}]"
+
+
+def paired_ratio(samples: dict[str, list[float]], name: str, reference: str) -> dict[str, float]:
+    """`name`'s time over `reference`'s, round by round: both ran in the same round, under the same load."""
+    return summary([a / b for a, b in zip(samples[name], samples[reference])])
+
+
+def fmt_ratio(r: dict[str, float]) -> str:
+    return f"{r['median']:.2f}× [{r['p25']:.2f}–{r['p75']:.2f}]"
+
+
+def verdict(ratio: float, target: float) -> str:
+    return "PASS" if ratio <= target else "MISS"
+
+
+def table(header: list[str], rows: list[list[str]]) -> str:
+    widths = [max(len(r[i]) for r in [header, *rows]) for i in range(len(header))]
+    lines = ["  ".join(cell.ljust(w) for cell, w in zip(row, widths)).rstrip() for row in [header, *rows]]
+    lines.insert(1, "  ".join("-" * w for w in widths))
+    return "\n".join(lines)
+
+
+def print_steps(results: list[dict[str, Any]], verdicts: list[str]) -> None:
+    rows = []
+    for r in results:
+        s = {name: summary(v) for name, v in r["samples"].items()}
+        paired = paired_ratio(r["samples"], "minigrad", "numpy")
+        ratio = paired["median"]
+        torch_names = [n for n in s if n.startswith("torch")]
+        if torch_names:
+            best = min(torch_names, key=lambda n: s[n]["median"])
+            torch_cell = f"{fmt_spread(s[best])} ({best[6:]})"
+            torch_ratio = fmt_ratio(paired_ratio(r["samples"], best, "numpy"))
+        else:
+            torch_cell, torch_ratio = "not installed", "-"
+        target = STEP_TARGETS[r["size"]]
+        v = verdict(ratio, target)
+        verdicts.append(f"{v}  step {r['size']}: minigrad/numpy {ratio:.2f}× (target ≤ {target}×)")
+        rows.append(
+            [
+                r["size"],
+                "×".join(map(str, r["shape"])),
+                fmt_spread(s["numpy"]),
+                fmt_spread(s["minigrad"]),
+                torch_cell,
+                fmt_ratio(paired),
+                torch_ratio,
+                f"≤ {target}×",
+                v,
+            ]
+        )
+    print("Training step of the lab's network: median time per step [interquartile range]")
+    print(
+        table(
+            [
+                "size",
+                "n_x×n_h×m",
+                "numpy (hand)",
+                "minigrad",
+                "torch (threads)",
+                "mg/np",
+                "torch/np",
+                "target",
+                "",
+            ],
+            rows,
+        )
+    )
+    rounds = ", ".join(f"{r['size']} {len(r['samples']['numpy'])}" for r in results)
+    print(
+        f"rounds: {rounds}. Ratios: the median [p25–p75] of the per-round ratios of the two implementations"
+    )
+    print()
+
+
+def print_memory(results: list[dict[str, Any]], verdicts: list[str]) -> None:
+    rows = []
+    for r in results:
+        mem = r["memory"]
+        ratio = mem["minigrad"] / mem["numpy"] if mem["numpy"] else math.inf
+        cells = [
+            r["size"],
+            f"{mem['numpy'] / 2**20:.2f} MiB",
+            f"{mem['minigrad'] / 2**20:.2f} MiB",
+            f"{ratio:.2f}×",
+        ]
+        if r["size"] == MEMORY_SIZE:
+            v = verdict(ratio, MEMORY_TARGET)
+            cells += [f"≤ {MEMORY_TARGET}×", v]
+            verdicts.append(
+                f"{v}  memory {r['size']}: minigrad/numpy {ratio:.2f}× (target ≤ {MEMORY_TARGET}×)"
+            )
+        else:
+            cells += ["", ""]
+        rows.append(cells)
+    print("Peak extra memory of one step (tracemalloc; PyTorch's allocator is not traced)")
+    print(table(["size", "numpy (hand)", "minigrad", "mg/np", "target", ""], rows))
+    print()
+
+
+def print_chains(results: list[dict[str, Any]], verdicts: list[str]) -> None:
+    rows = []
+    for r in results:
+        s = {name: summary(v) for name, v in r["samples"].items()}
+        n = r["n_ops"]
+        ref = r["reference"]
+        paired = paired_ratio(r["samples"], "minigrad", ref)
+        ratio = paired["median"]
+        cells = [f"{n:,}", f"{r['side']}×{r['side']}"]
+        for name in ("numpy-forward", "numpy-hand", "minigrad", "torch"):
+            cells.append(fmt_spread(s[name], n) if name in s else "-")
+        cells.append(f"{fmt_ratio(paired)} {'fwd' if ref == 'numpy-forward' else 'hand'}")
+        if n > 10_000:
+            target = CHAIN_TARGET
+        elif r["side"] == 1:
+            target = OP_TARGET
+        else:
+            target = None
+        if target is not None:
+            v = verdict(ratio, target)
+            cells += [f"≤ {target}×", v]
+            verdicts.append(
+                f"{v}  chain of {n:,} ops at {r['side']}×{r['side']}: "
+                f"minigrad/{ref} {ratio:.2f}× (target ≤ {target}×)"
+            )
+        else:
+            cells += ["", ""]
+        rows.append(cells)
+    print(
+        "Chains of elementwise operations (x*c, +d, exp, log): "
+        "median time per operation [interquartile range]"
+    )
+    print(
+        "numpy-forward: the forward pass alone; the others: forward and backward "
+        "(numpy-hand: backward by hand)"
+    )
+    print(
+        table(
+            [
+                "ops",
+                "array",
+                "numpy-forward",
+                "numpy-hand",
+                "minigrad",
+                "torch (1 thread)",
+                "mg/ref",
+                "target",
+                "",
+            ],
+            rows,
+        )
+    )
+    print()
+
+
+def print_agreement(steps: list[dict[str, Any]], chains: list[dict[str, Any]]) -> None:
+    parts = []
+    for r in steps:
+        parts.append(f"{r['size']}: " + ", ".join(f"{n} {e:.1e}" for n, e in r["agreement"].items()))
+    for r in chains:
+        parts.append(
+            f"chain {r['n_ops']:,} at {r['side']}×{r['side']}: "
+            + ", ".join(f"{n} {e:.1e}" for n, e in r["agreement"].items())
+        )
+    print(
+        f"Gradients checked before timing (relative max-abs error against hand-written NumPy, "
+        f"max |a-b| / max |b|, must be ≤ {TOLERANCE:g}):"
+    )
+    for p in parts:
+        print(f"  {p}")
+    print()
+
+
+def print_environment(env: dict[str, Any], worker: dict[str, Any] | None, mode: str) -> None:
+    print(f"minigrad benchmark ({mode} run), {time.strftime('%Y-%m-%d %H:%M:%S %Z')}")
+    where = worker["minigrad_file"] if worker else env["minigrad"]
+    print(f"  minigrad: {where} (git {env['commit']})")
+    print(f"  python {env['python']}, numpy {env['numpy']}, torch {env['torch'] or 'not installed'}")
+    print(f"  CPU: {env['cpu']}, {env['cores']} cores available")
+    print(f"  BLAS (build): {env['blas_build']}")
+    runtime = worker["blas"] if worker else env["blas_runtime"]
+    for k, v in runtime.items():
+        print(f"  BLAS (runtime) {k}: {v}")
+    env_vars = ", ".join(f"{k}={v}" for k, v in env["env"].items()) or "none set"
+    print(f"  BLAS/threading environment variables: {env_vars}")
+    print(
+        f"  PyTorch threads tried: {', '.join(map(str, TORCH_THREADS))} (best reported); "
+        "NumPy's BLAS threads as shown above"
+    )
+    print(f"  garbage collector: {env['gc']}")
+    print(
+        f"  load average before: {env['load_before']}, after: {env.get('load_after', '?')} "
+        "(a quiet run: both near 0)"
+    )
+    print()
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument(
+        "--quick", action="store_true", help="fewer rounds and shorter blocks: about a minute"
+    )
+    parser.add_argument("--sizes", default=",".join(SIZES), help="comma-separated, from: " + ", ".join(SIZES))
+    parser.add_argument(
+        "--no-torch", action="store_true", help="leave PyTorch out even where it is installed"
+    )
+    parser.add_argument("--skip-chains", action="store_true", help="only the training steps and memory")
+    parser.add_argument(
+        "--blas-threads",
+        type=int,
+        help="set OPENBLAS_NUM_THREADS, OMP_NUM_THREADS and MKL_NUM_THREADS for this run only "
+        "(default: leave them as they are). 1 makes a busy machine's numbers far less noisy",
+    )
+    parser.add_argument("--minigrad", type=Path, default=ROOT, help="directory holding the minigrad package")
+    parser.add_argument("--json", type=Path, help="also write every sample and setting to this file")
+    parser.add_argument("--worker", nargs="+", help=argparse.SUPPRESS)
+    args = parser.parse_args(argv)
+    mode = "quick" if args.quick else "full"
+
+    if args.worker:
+        kind, *rest = args.worker
+        if kind == "step":
+            out = worker_step(rest[0], mode, args.no_torch)
+        else:
+            out = worker_chain(int(rest[0]), int(rest[1]), mode, args.no_torch, rest[2])
+        print(json.dumps(out))
+        return
+
+    sizes = [s.strip() for s in args.sizes.split(",") if s.strip()]
+    unknown = [s for s in sizes if s not in SIZES]
+    if unknown:
+        parser.error(f"unknown size(s) {unknown}; choose from {list(SIZES)}")
+    minigrad_dir = args.minigrad.resolve()
+    if not (minigrad_dir / "minigrad" / "__init__.py").is_file():
+        parser.error(f"--minigrad {minigrad_dir} holds no minigrad/__init__.py")
+    flags = (["--quick"] if args.quick else []) + (["--no-torch"] if args.no_torch else [])
+
+    if args.blas_threads is not None:
+        if args.blas_threads < 1:
+            parser.error(f"--blas-threads must be at least 1, got {args.blas_threads}")
+        for name in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
+            os.environ[name] = str(args.blas_threads)  # inherited by the workers alone
+
+    started = time.perf_counter()
+    env = environment(minigrad_dir)
+    steps = [run_worker(["step", size, *flags], minigrad_dir) for size in sizes]
+    chains = []
+    if not args.skip_chains:
+        for n_ops, side, ref in (
+            (1000, 1, "numpy-forward"),
+            (1000, 100, "numpy-forward"),
+            (100_000, 1, "numpy-hand"),
+        ):
+            chains.append(run_worker(["chain", str(n_ops), str(side), ref, *flags], minigrad_dir))
+
+    env["load_after"] = _load()
+    busy = _busy(env["load_before"]) or _busy(env["load_after"])
+    verdicts: list[str] = []
+    print_environment(env, steps[0] if steps else None, mode)
+    print_agreement(steps, chains)
+    if steps:
+        print_steps(steps, verdicts)
+        print_memory(steps, verdicts)
+    if chains:
+        print_chains(chains, verdicts)
+    print("Targets (issue 6), on the median per-round ratio:")
+    for v in verdicts:
+        print(f"  {v}")
+    if busy:
+        print(
+            "  (the machine was busy during this run: the load average above was over 0.5; times are noisy)"
+        )
+    print(f"\ntotal {time.perf_counter() - started:.0f} s")
+
+    if args.json:
+        tmp = args.json.with_name(args.json.name + ".tmp")
+        tmp.write_text(
+            json.dumps({"mode": mode, "environment": env, "steps": steps, "chains": chains}, indent=1)
+        )
+        os.replace(tmp, args.json)
+
+
+if __name__ == "__main__":
+    main(sys.argv[1:])
