@@ -287,15 +287,18 @@ def sum(x: Operand, axis: int | tuple[int, ...] | None = None, keepdims: bool = 
     def backward(g):  # each summed element contributes 1 times the output's gradient
         return (_spread(g, in_shape, axis),)
 
-    return Tensor._from_op(np.sum(x.data, axis=axis, keepdims=keepdims), (x,), backward, "sum")
+    # np.add.reduce is np.sum without its Python wrapper (1 us of a 1.5 us sum at the lab's sizes).
+    return Tensor._from_op(np.add.reduce(x.data, axis=axis, keepdims=keepdims), (x,), backward, "sum")
 
 
 def mean(x: Operand, axis: int | tuple[int, ...] | None = None, keepdims: bool = False) -> Tensor:
     x = _lift(x)
     axis = _axis(x, axis, "mean")
     in_shape = x.shape
-    out = np.mean(x.data, axis=axis, keepdims=keepdims)
-    count = x.size // max(out.size, 1) if x.size else 0
+    total = np.add.reduce(x.data, axis=axis, keepdims=keepdims)
+    count = x.size // max(total.size, 1) if x.size else 0
+    # The mean of nothing is left to np.mean, with its warning; the rest skips its Python wrapper.
+    out = total / count if count else np.mean(x.data, axis=axis, keepdims=keepdims)
 
     def backward(g):  # each averaged element contributes 1/count
         return (_spread(g / count, in_shape, axis),)

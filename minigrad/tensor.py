@@ -343,14 +343,17 @@ def _propagate(root: Tensor, seed: np.ndarray) -> None:
             node.grad = np.asarray(node.grad + g)  # 0-d + 0-d is a NumPy scalar
         if rule is None:
             continue
+        shared = False
         for parent, pg in zip(node._parents, rule(g)):
             if pg is None or not parent.requires_grad:
                 continue
-            new = pg.base is None and pg is not g
-            if not new:
-                _read_only(g)
+            if type(pg) is not np.ndarray:  # 0-d arithmetic gives a NumPy scalar
+                pg, new = np.asarray(pg), True
+            else:
+                new = pg.base is None and pg is not g
+                shared |= not new
             data = parent.data
-            if pg.shape != data.shape or pg.dtype is not data.dtype or type(pg) is not np.ndarray:
+            if pg.shape != data.shape or pg.dtype is not data.dtype:
                 reduced = _unbroadcast(pg, data)
                 if reduced is not pg:
                     pg, new = reduced, True
@@ -366,6 +369,8 @@ def _propagate(root: Tensor, seed: np.ndarray) -> None:
             else:
                 pending[pkey] = np.asarray(pending[pkey] + pg)
                 fresh.add(pkey)
+        if shared:  # handed on as it is (or as a view) to an input: no one may write into it now
+            _read_only(g)
 
 
 def _read_only(array: np.ndarray) -> np.ndarray:
@@ -378,13 +383,14 @@ def _unbroadcast(grad: np.ndarray, like: np.ndarray) -> np.ndarray:
 
     Also gives it the input's dtype, and makes a NumPy scalar (from 0-d arithmetic) an array.
     """
+    # np.add.reduce is np.sum without its Python wrapper, which costs more than the sum at small sizes.
     if grad.shape != like.shape:
         extra = grad.ndim - like.ndim
         if extra:
-            grad = grad.sum(axis=tuple(range(extra)))
+            grad = np.add.reduce(grad, axis=tuple(range(extra)))
         kept = tuple(i for i, n in enumerate(like.shape) if n == 1 and grad.shape[i] != 1)
         if kept:
-            grad = grad.sum(axis=kept, keepdims=True)
+            grad = np.add.reduce(grad, axis=kept, keepdims=True)
     if grad.dtype != like.dtype:
         grad = grad.astype(like.dtype)
     return np.asarray(grad)  # a full reduction gives a NumPy scalar
