@@ -34,7 +34,7 @@ def _lift(x: Any, like: Tensor | None = None) -> Tensor:
     return Tensor(x)
 
 
-_PYTHON_NUMBERS = (float, int)
+_PYTHON_NUMBERS = (float, int, bool)
 
 
 def _broadcasting(name: str, f: Any, a: Tensor, b: Tensor) -> np.ndarray:
@@ -90,7 +90,7 @@ def div(a: Operand, b: Operand) -> Tensor:
     out = _broadcasting("div", np.divide, a, b)
 
     def backward(g):  # d(a / b) = da / b - (a / b) db / b
-        ga = g / b.data if (a.requires_grad or b.requires_grad) else None
+        ga = g / b.data
         return ga if a.requires_grad else None, (-ga * out if b.requires_grad else None)
 
     return Tensor._from_op(out, (a, b), backward, "div")
@@ -108,7 +108,7 @@ def neg(x: Operand) -> Tensor:
 def pow(x: Operand, exponent: float) -> Tensor:
     """`x ** exponent` for a number `exponent`."""
     x = _lift(x)
-    if isinstance(exponent, Tensor) or not isinstance(exponent, numbers.Real):
+    if not isinstance(exponent, numbers.Real):
         raise TypeError(
             f"pow: the exponent must be a number, got {type(exponent).__name__}; "
             "for a tensor exponent write exp(exponent * log(x))"

@@ -52,7 +52,7 @@ class no_grad(contextlib.ContextDecorator):
         _grad_enabled = self._saved.pop()
 
 
-def as_array(data: Any) -> np.ndarray:
+def as_array(data: Any, what: str = "Tensor data") -> np.ndarray:
     """`data` as a floating ndarray: float dtypes kept, ints and bools made float64."""
     array = np.asarray(data)
     kind = array.dtype.kind
@@ -61,7 +61,7 @@ def as_array(data: Any) -> np.ndarray:
     if kind in "iub":
         return array.astype(np.float64)
     raise TypeError(
-        f"Tensor data must be real numbers; got dtype {array.dtype}"
+        f"{what} must be real numbers; got dtype {array.dtype}"
         + (f" (from {type(data).__name__})" if not isinstance(data, np.ndarray) else "")
     )
 
@@ -167,6 +167,13 @@ class Tensor:
     def zero_grad(self) -> None:
         self.grad = None
 
+    def __setstate__(self, state: Any) -> None:
+        # Unpickled or copied: creation numbers belong to a process, so it takes a new one here.
+        _, slots = state if isinstance(state, tuple) else (None, state)
+        for name, value in slots.items():
+            setattr(self, name, value)
+        self._seq = next(_creation_order)
+
     def __len__(self) -> int:
         return len(self.data)
 
@@ -218,8 +225,10 @@ class Tensor:
 
     def __rpow__(self, base: float) -> Tensor:
         # base ** t = exp(t log base), so no rule of its own is needed.
-        if not isinstance(base, int | float) or base <= 0:
+        if not isinstance(base, int | float):
             return NotImplemented
+        if base <= 0:
+            raise ValueError(f"number ** Tensor needs a positive number, got {base}: it is exp(t log(base))")
         return ops.exp(ops.mul(self, float(np.log(base))))
 
     def __neg__(self) -> Tensor:
@@ -296,7 +305,7 @@ class Tensor:
                 )
             seed = np.ones_like(self.data)
         else:
-            seed = as_array(grad.data if isinstance(grad, Tensor) else grad)
+            seed = as_array(grad.data if isinstance(grad, Tensor) else grad, "backward(): grad")
             if seed.shape != self.shape:
                 raise ValueError(
                     f"backward(): grad has shape {seed.shape} but the tensor has shape {self.shape}"
@@ -317,60 +326,43 @@ class Tensor:
 
 def _propagate(root: Tensor, seed: np.ndarray) -> None:
     """The backward pass proper: each tensor's gradient, newest first, handed to its rule."""
-    # This pass's gradients, keyed by object identity (never by value). A rule may hand on `g` itself
-    # or a view of it (add does), so a gradient is only added into in place, or handed to a leaf
-    # without a copy, when this pass made it and nothing else holds it: those keys are in `fresh`.
-    # A gradient shared between intermediates (Z1 = W1 X + b1: dZ1 is d(W1 X)) is not copied but made
-    # read-only, so that it cannot be changed under a neighbour; a leaf's .grad is always its own.
+    # This pass's gradients, keyed by object identity (never by value). One rule keeps them apart: a
+    # writeable array has one holder. A rule may hand on `g` itself or a view of it (add does: in
+    # Z1 = W1 X + b1, dZ1 is d(W1 X)); such a gradient is shared, not copied, and made read-only, so
+    # that no holder can change it under another. Sums go in place only into a writeable array, and a
+    # leaf (a parameter) always gets a writeable .grad of its own.
     pending: dict[int, np.ndarray] = {id(root): seed}
-    fresh: set[int] = {id(root)}
     for node in _topological_order(root):
-        key = id(node)
-        g = pending.pop(key, None)
+        g = pending.pop(id(node), None)
         if g is None:  # a rule said this input needs no gradient
             continue
         rule = node._backward
-        if node.grad is None:
-            if key in fresh:
-                node.grad = g
-            elif rule is None:
-                node.grad = g.copy()
-            else:
-                node.grad = _read_only(g)
-        elif node.grad.flags.writeable:
-            node.grad += g
+        if node.grad is not None:
+            node.grad = _accumulate(node.grad, g)
+        elif rule is None and not g.flags.writeable:
+            node.grad = g.copy()
         else:
-            node.grad = np.asarray(node.grad + g)  # 0-d + 0-d is a NumPy scalar
+            node.grad = g
         if rule is None:
             continue
-        shared = False
-        for parent, pg in zip(node._parents, rule(g)):
+        for parent, pg in zip(node._parents, rule(g), strict=True):
             if pg is None or not parent.requires_grad:
                 continue
-            if type(pg) is not np.ndarray:  # 0-d arithmetic gives a NumPy scalar
-                pg, new = np.asarray(pg), True
-            else:
-                new = pg.base is None and pg is not g
-                shared |= not new
             data = parent.data
-            if pg.shape != data.shape or pg.dtype is not data.dtype:
-                reduced = _unbroadcast(pg, data)
-                if reduced is not pg:
-                    pg, new = reduced, True
-            pkey = id(parent)
-            if pkey not in pending:
-                pending[pkey] = pg
-                if new:
-                    fresh.add(pkey)
-                else:
-                    fresh.discard(pkey)
-            elif pkey in fresh:
-                pending[pkey] += pg
-            else:
-                pending[pkey] = np.asarray(pending[pkey] + pg)
-                fresh.add(pkey)
-        if shared:  # handed on as it is (or as a view) to an input: no one may write into it now
-            _read_only(g)
+            if type(pg) is not np.ndarray or pg.shape != data.shape or pg.dtype is not data.dtype:
+                pg = _unbroadcast(pg, data)
+            if pg is g or pg.base is not None:
+                _read_only(g)
+                _read_only(pg)
+            key = id(parent)
+            pending[key] = _accumulate(pending[key], pg) if key in pending else pg
+
+
+def _accumulate(total: np.ndarray, more: np.ndarray) -> np.ndarray:
+    if total.flags.writeable:
+        total += more
+        return total
+    return np.asarray(total + more)  # 0-d + 0-d is a NumPy scalar
 
 
 def _read_only(array: np.ndarray) -> np.ndarray:

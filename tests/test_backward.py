@@ -358,3 +358,24 @@ def test_no_gradient_can_be_changed_through_another_tensor_the_data_or_the_upstr
     out.backward(g)
     for name, t in tensors.items():
         np.testing.assert_array_equal(t.grad, 2 * first[name], err_msg=name)
+
+
+def test_a_tensor_unpickled_from_another_process_still_gets_its_gradient():
+    # Creation numbers order the backward pass and belong to one process; one from another process
+    # may be larger than any here. An unpickled (or copied) tensor takes a number of this process.
+    import copy
+    import pickle
+
+    W = Tensor(np.ones((2, 2)), requires_grad=True)
+    W._seq = 10**12  # as if made late in a long-running other process
+    for clone in (pickle.loads(pickle.dumps(W)), copy.deepcopy(W), copy.copy(W)):
+        (clone * 2).sum().backward()
+        np.testing.assert_array_equal(clone.grad, np.full((2, 2), 2.0))
+
+
+def test_a_gradient_shared_with_no_one_stays_writeable():
+    b1 = Tensor(np.zeros((3, 1)), requires_grad=True)
+    Z = np.ones((3, 4)) + b1  # add hands dZ on to b1, but summed into a new (3, 1) array
+    Z.sum().backward()
+    assert Z.grad.flags.writeable
+    assert b1.grad.flags.writeable and not np.shares_memory(Z.grad, b1.grad)

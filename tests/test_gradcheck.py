@@ -121,3 +121,18 @@ def test_fn_must_return_a_tensor():
 
 def test_gradcheck_error_is_importable_from_the_package():
     assert mg.GradcheckError is GradcheckError and issubclass(GradcheckError, Exception)
+
+
+def test_the_grad_of_tensors_fn_closes_over_is_left_as_it_was():
+    W = Tensor([[1.0, 2.0]], requires_grad=True)
+    x = Tensor([[0.5], [0.25]], requires_grad=True)
+    (W @ x).sum().backward()
+    before = W.grad.copy()
+    assert gradcheck(lambda x: (W @ x).sum(), x)
+    np.testing.assert_array_equal(W.grad, before)
+
+
+def test_a_nan_gradient_fails_even_where_the_numeric_one_is_nan():
+    # log of a negative number: the function, its slope and the rule's answer are all nan there
+    with np.errstate(invalid="ignore"), pytest.raises(GradcheckError, match="nan"):
+        gradcheck(lambda x: x.log(), Tensor([-1.0], requires_grad=True))

@@ -126,3 +126,14 @@ def test_repr_shows_name_and_requires_grad_where_set():
 def test_repr_of_a_large_tensor_is_summarised_with_its_shape():
     text = repr(Tensor(np.zeros((100, 100))))
     assert "..." in text and "(100, 100)" in text and len(text) < 1000
+
+
+def test_a_python_bool_keeps_a_float32_tensor_float32_as_numpy_does():
+    t = Tensor(np.ones(3, dtype=np.float32))
+    assert (t * True).dtype == (np.ones(3, dtype=np.float32) * True).dtype == np.float32
+
+
+def test_a_grad_of_strings_is_refused_naming_grad_and_the_dtype():
+    y = Tensor([1.0, 2.0], requires_grad=True) * 2
+    with pytest.raises(TypeError, match=r"backward\(\): grad .*dtype <U2"):
+        y.backward(np.array(["ab", "cd"]))
