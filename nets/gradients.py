@@ -54,12 +54,13 @@ from nets.commandline import (
     save_figure,
     seed_number,
 )
+from nets.twolayer import DIVERGED_ABOVE
 
 DEFAULT_COMBINATIONS = ("sigmoid+lab", "tanh+glorot", "relu+lab", "relu+he", "relu+normal:0.5")
 # A training run "stalled" when its cost fell by less than this fraction of where it started,
-# and "diverged" when it rose above GREW times where it started (a spike of a few times recovers).
+# and "diverged" when it rose above GREW times where it started, as the lab's network's training says.
 STALLED = 0.05
-GREW = 10.0
+GREW = DIVERGED_ABOVE
 
 
 @dataclass(frozen=True)

@@ -263,6 +263,8 @@ def autograd_gradients(
     X: ArrayOrTensor,
     Y: ArrayOrTensor,
     hidden_activation: str = "sigmoid",
+    *,
+    from_logits: bool = True,
 ) -> dict[str, np.ndarray]:
     """The same dict as `backward_propagation`, every entry read off minigrad's backward pass of J.
 
@@ -271,12 +273,13 @@ def autograd_gradients(
     `dZ2 = m * Z2.grad` and `dZ1 = m * Z1.grad`, while `dW1, db1, dW2, db2` are the `.grad` of the
     parameters as they are (the lab's `dW` and `db` are derivatives of J).
 
-    J is computed from Z2 (`compute_cost_from_logits`), the same value as `compute_cost`: through the
-    formula as written, the chain rule meets sigmoid'(Z2) = A2 (1 - A2), which rounds to 0 once A2
-    rounds to 0 or 1 (|Z2| > 37), and an example the network gets badly wrong would report dZ2 = 0
-    instead of A2 - Y = +-1.
+    By default J is computed from Z2 (`compute_cost_from_logits`), the same value as `compute_cost`:
+    through the formula as written, the chain rule meets sigmoid'(Z2) = A2 (1 - A2), which rounds to 0
+    once A2 rounds to 0 or 1 (|Z2| > 37), and an example the network gets badly wrong would report
+    dZ2 = 0 instead of A2 - Y = +-1. `from_logits=False` differentiates `compute_cost`, the lab's
+    formula as written, through its log and sigmoid rules: exact while A2 stays inside (0, 1).
     """
-    _, cache, leaves = _autograd_pass(parameters, X, Y, hidden_activation, from_logits=True)
+    _, cache, leaves = _autograd_pass(parameters, X, Y, hidden_activation, from_logits=from_logits)
     m = cache["Z2"].shape[1]
     return {
         "dZ2": m * cache["Z2"].grad,
@@ -306,14 +309,19 @@ def update_parameters(
 
 
 class TrainingDiverged(ArithmeticError):
-    """The cost became nan or infinite: the steps were too large (exploding gradients)."""
+    """The cost became nan or infinite, or rose far above its start: the steps were too large."""
 
-    def __init__(self, iteration: int, cost: float, learning_rate: float) -> None:
-        self.iteration, self.cost, self.learning_rate = iteration, cost, learning_rate
+    def __init__(self, iteration: int, cost: float, learning_rate: float, start: float) -> None:
+        self.iteration, self.cost, self.learning_rate, self.start = iteration, cost, learning_rate, start
         super().__init__(
-            f"the cost became {cost} at iteration {iteration}: the gradients exploded; "
-            f"try a learning rate smaller than {learning_rate:g}"
+            f"the cost became {cost:.6g} at iteration {iteration} (from {start:.6g} at the start): "
+            f"the gradients exploded; try a learning rate smaller than {learning_rate:g}"
         )
+
+
+# A cost this many times its start has diverged: gradient descent with a step that suits the problem goes
+# down; a spike of a few times can recover, ten times the cost of a guess does not.
+DIVERGED_ABOVE = 10.0
 
 
 def train(
@@ -336,8 +344,8 @@ def train(
     written would pass no gradient back there, and a diverging run would look like one that stopped.
     Starts from `parameters`, or from `initialize_parameters(n_x, n_h, n_y, seed, init)` when None.
     `costs[i]` is J after `i` steps, for `i` from 0 to `iterations`; `callback(i, J)` is called with each.
-    Raises `TrainingDiverged` (naming the iteration) as soon as the cost is nan or infinite, so no
-    nan parameters ever come back.
+    Raises `TrainingDiverged` (naming the iteration) as soon as the cost is nan or infinite or above
+    `DIVERGED_ABOVE` times its start, so no exploded parameters ever come back.
     """
     _check_activation(hidden_activation)
     if isinstance(iterations, bool) or not isinstance(iterations, int) or iterations < 1:
@@ -350,8 +358,8 @@ def train(
     for i in range(iterations + 1):
         J, _, leaves = _autograd_pass(parameters, X, Y, hidden_activation, from_logits=True)
         cost = J.item()
-        if not math.isfinite(cost):
-            raise TrainingDiverged(i, cost, learning_rate)
+        if not math.isfinite(cost) or (costs and cost > DIVERGED_ABOVE * costs[0]):
+            raise TrainingDiverged(i, cost, learning_rate, costs[0] if costs else cost)
         costs.append(cost)
         if callback is not None:
             callback(i, cost)

@@ -417,8 +417,18 @@ def test_an_exploding_run_stops_and_names_the_iteration():
     with pytest.raises(tl.TrainingDiverged, match=r"at iteration \d+.*smaller than 10000") as info:
         tl.train(X, Y, 10, hidden_activation="relu", learning_rate=1e4, iterations=500, seed=0,
                  callback=lambda i, J: seen.append(J))  # fmt: skip
-    assert 0 < info.value.iteration <= 500 and not math.isfinite(info.value.cost)
-    assert len(seen) == info.value.iteration and all(math.isfinite(J) for J in seen)
+    stopped = info.value
+    assert 0 < stopped.iteration <= 500 and stopped.start == seen[0]
+    assert not math.isfinite(stopped.cost) or stopped.cost > tl.DIVERGED_ABOVE * seen[0]
+    bound = tl.DIVERGED_ABOVE * seen[0]
+    assert len(seen) == stopped.iteration and all(cost <= bound for cost in seen)
+
+
+def test_a_sigmoid_run_whose_cost_grows_without_bound_stops_too():
+    # The cost from logits stays finite however far the steps throw the weights: growth is the sign.
+    X, Y = datasets.moons(seed=0)
+    with pytest.raises(tl.TrainingDiverged, match=r"at iteration \d+ \(from 0\.68\d+ at the start\)"):
+        tl.train(X, Y, 10, learning_rate=1e4, iterations=1000, seed=0)
 
 
 def default_run(seed):
