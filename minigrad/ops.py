@@ -156,7 +156,10 @@ def matmul(a: Operand, b: Operand) -> Tensor:
 def transpose(x: Operand, axes: tuple[int, ...] | None = None) -> Tensor:
     """Reverse the axes (or permute them as `axes` says), as `np.transpose`."""
     x = _lift(x)
-    out = np.transpose(x.data, axes)  # NumPy checks `axes` and names what is wrong
+    try:
+        out = np.transpose(x.data, axes)
+    except ValueError:  # NumPy's AxisError is one, and does not name the shape
+        raise ValueError(f"transpose: axes {axes} do not permute the axes of shape {x.shape}") from None
     inverse = None if axes is None else tuple(np.argsort([a % x.ndim for a in axes]))
 
     def backward(g):
@@ -300,7 +303,7 @@ def mean(x: Operand, axis: int | tuple[int, ...] | None = None, keepdims: bool =
     # The mean of nothing is left to np.mean, with its warning; the rest skips its Python wrapper.
     out = total / count if count else np.mean(x.data, axis=axis, keepdims=keepdims)
 
-    def backward(g):  # each averaged element contributes 1/count
-        return (_spread(g / count, in_shape, axis),)
+    def backward(g):  # each averaged element contributes 1/count (and an empty input nothing)
+        return (_spread(g / count if count else g, in_shape, axis),)
 
     return Tensor._from_op(out, (x,), backward, "mean")

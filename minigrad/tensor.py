@@ -31,13 +31,21 @@ def is_grad_enabled() -> bool:
 
 
 class no_grad(contextlib.ContextDecorator):
-    """Build no graph inside: `with no_grad(): ...` or as a decorator `@no_grad()`.
+    """Build no graph inside: `with no_grad(): ...`, or as a decorator `@no_grad()` or `@no_grad`.
 
     Operations inside return tensors with `requires_grad=False`. The switch is process-wide, not
     per thread: minigrad is single-threaded.
     """
 
-    def __init__(self) -> None:
+    def __new__(cls, func: Callable[..., Any] | None = None) -> Any:
+        # `@no_grad` without brackets, as PyTorch allows: decorate func with a fresh instance.
+        instance = super().__new__(cls)
+        if func is None:
+            return instance
+        instance.__init__()
+        return instance(func)
+
+    def __init__(self, func: None = None) -> None:
         # A stack, not one saved value: the same decorator instance may be entered again by recursion.
         self._saved: list[bool] = []
 

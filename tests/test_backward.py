@@ -379,3 +379,12 @@ def test_a_gradient_shared_with_no_one_stays_writeable():
     Z.sum().backward()
     assert Z.grad.flags.writeable
     assert b1.grad.flags.writeable and not np.shares_memory(Z.grad, b1.grad)
+
+
+def test_no_grad_also_decorates_without_brackets_as_in_pytorch():
+    @mg.no_grad
+    def double(x):
+        return x * 2
+
+    assert not double(Tensor([1.0], requires_grad=True)).requires_grad
+    assert mg.is_grad_enabled()

@@ -536,3 +536,8 @@ def test_float32_stays_float32_through_every_operation_and_its_gradient(name, x)
     assert out.dtype == np.float32
     out.backward(np.ones(out.shape, dtype=np.float32))
     assert x.grad.dtype == np.float32
+
+
+def test_a_transpose_with_wrong_axes_names_them_and_the_shape():
+    with pytest.raises(ValueError, match=r"transpose: axes \(0, 2\) .*shape \(2, 3\)"):
+        Tensor(np.ones((2, 3))).transpose(0, 2)
