@@ -414,7 +414,7 @@ def run_train(args: argparse.Namespace) -> int:
     def report(i: int, cost: float) -> None:
         if i % every == 0 or i == iterations:
             progress.clear()
-            say(f"  iteration {i:>{len(str(iterations))}}   cost {cost:.6g}")
+            say(f"  iteration {i:>{len(str(iterations))}}   cost {cost:#.6g}")
         progress.update(i)
 
     start = time.perf_counter()
@@ -447,7 +447,7 @@ def run_train(args: argparse.Namespace) -> int:
     )
     say()
     print(
-        f"final cost {costs[-1]:.6g}   train accuracy {_percent(train_accuracy)}   "
+        f"final cost {costs[-1]:#.6g}   train accuracy {_percent(train_accuracy)}   "
         f"held-out accuracy {held_out}   ({iterations} iterations in {seconds:.1f} s)"
     )
 
