@@ -7,7 +7,9 @@ the gradient `g` of the output and returns one gradient per input, as the chain 
 
 A rule skips the inputs that need no gradient (`W1 @ X` never computes dX) and returns gradients of
 the broadcast shape: `tensor._unbroadcast` sums them back to each input's shape, in one place for all.
-A rule keeps arrays, never the output Tensor, so the graph holds no reference cycle.
+A rule keeps arrays, never the output Tensor, so the graph holds no reference cycle. It returns, for
+each input, a new array, or `g` itself or a view of it (which the backward pass then shares read-only),
+never one new array for two inputs nor an array it keeps: the backward pass may add into a new one.
 """
 
 from __future__ import annotations
