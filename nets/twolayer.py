@@ -143,7 +143,7 @@ def compute_cost(A2: ArrayOrTensor, Y: ArrayOrTensor) -> Tensor:
     """
     A2 = A2 if isinstance(A2, Tensor) else Tensor(A2, name="A2")
     Y, m = _labels(Y, A2, "compute_cost", "A2")
-    outside = (A2.data < 0) | (A2.data > 1)
+    outside = ~((A2.data >= 0) & (A2.data <= 1))  # nan is outside too
     if outside.any():
         raise ValueError(
             f"compute_cost: A2 must hold probabilities in [0, 1], A2 = sigmoid(Z2), not Z2; "

@@ -452,3 +452,8 @@ def test_the_default_run_learns_the_moons_to_95_percent_held_out(seed):
     train_accuracy, held_out = default_run(seed)
     assert train_accuracy >= 0.95
     assert held_out >= 0.95
+
+
+def test_a_nan_probability_is_refused_like_one_outside_0_1():
+    with pytest.raises(ValueError, match=r"probabilities in \[0, 1\].*found nan"):
+        tl.compute_cost(np.array([[0.5, np.nan]]), np.array([[1, 0]]))
