@@ -17,13 +17,13 @@ import math
 import os
 import pathlib
 import re
-import tempfile
 from collections import Counter, deque
 from typing import Any
 
 import graphviz
 import numpy as np
 
+from minigrad.files import atomic_write
 from minigrad.tensor import Tensor
 
 __all__ = ["INSTALL_HINT", "GraphvizNotFoundError", "draw_graph", "save_graph", "to_dot"]
@@ -369,22 +369,6 @@ def to_dot(t: Tensor, **options: Any) -> str:
     return draw_graph(t, **options).source
 
 
-def _write_whole(path: pathlib.Path, data: bytes) -> None:
-    """Write `data` to `path` through a temporary file in the same folder: whole, or not at all."""
-    fd, temp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "wb") as f:
-            f.write(data)
-        # mkstemp makes the file private (0600); give it the mode an ordinary new file would have.
-        umask = os.umask(0)
-        os.umask(umask)
-        os.chmod(temp, 0o666 & ~umask)
-        os.replace(temp, path)
-    except BaseException:
-        pathlib.Path(temp).unlink(missing_ok=True)
-        raise
-
-
 def save_graph(t: Tensor, path: str | os.PathLike[str], **options: Any) -> pathlib.Path:
     """Write the graph of `t` to `path`, the format from its extension: .svg, .png, .pdf or .dot.
 
@@ -404,9 +388,12 @@ def save_graph(t: Tensor, path: str | os.PathLike[str], **options: Any) -> pathl
     g = draw_graph(t, **options)
     if suffix != ".dot":
         try:
-            _write_whole(path, g.pipe(format=suffix[1:], quiet=True))
+            data = g.pipe(format=suffix[1:], quiet=True)
+            with atomic_write(path) as f:
+                f.write(data)
             return path
         except graphviz.ExecutableNotFound:
             path = path.with_suffix(".dot")
-    _write_whole(path, g.source.encode("utf-8"))
+    with atomic_write(path) as f:
+        f.write(g.source.encode("utf-8"))
     return path

@@ -105,7 +105,7 @@ class Tensor:
         self._seq: int = next(_creation_order)
 
     @classmethod
-    def _from_op(cls, data: np.ndarray, parents: tuple[Tensor, ...], rule: Rule, op: str) -> Tensor:
+    def _from_op(cls, data: np.ndarray, parents: tuple[Tensor, ...], rule: Rule | None, op: str) -> Tensor:
         """An operation's output: in the graph when grad mode is on and an input requires a gradient."""
         out = cls.__new__(cls)
         # NumPy returns a scalar, not an array, from a ufunc or a full reduction of 0-d inputs.
@@ -129,17 +129,8 @@ class Tensor:
 
     @classmethod
     def _constant(cls, data: np.ndarray) -> Tensor:
-        """A leaf that needs no gradient around an array already known to be floating (a hot path)."""
-        out = cls.__new__(cls)
-        out.data = data
-        out.grad = None
-        out.requires_grad = False
-        out.name = None
-        out._parents = ()
-        out._backward = None
-        out._op = ""
-        out._seq = next(_creation_order)
-        return out
+        """A leaf that needs no gradient, around an array already known to be floating (a hot path)."""
+        return cls._from_op(data, (), None, "")
 
     # ----- attributes -------------------------------------------------------------------------
     @property

@@ -10,14 +10,14 @@ how to install it.
 from __future__ import annotations
 
 import argparse
-import contextlib
 import math
 import os
 import sys
-import tempfile
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import IO, Any
+from typing import Any
+
+from minigrad.files import atomic_write
 
 PLOT_NEEDS = '--plot needs matplotlib, which is not installed: pip install "minigrad[plot]"'
 
@@ -98,27 +98,6 @@ def check_output(option: str, path: Path | None, suffixes: Sequence[str]) -> Non
         raise UsageError(f"{option} {path}: the folder {folder} is not writable")
     if path.is_dir():
         raise UsageError(f"{option} {path}: is a folder; give a file name")
-
-
-@contextlib.contextmanager
-def atomic_write(path: Path) -> Iterator[IO[bytes]]:
-    """A file object to write; on success it becomes `path` in one rename, on failure it is removed."""
-    fd, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".part")
-    try:
-        with os.fdopen(fd, "wb") as f:
-            yield f
-        os.chmod(temporary, 0o666 & ~_umask())  # mkstemp makes it private; the result is an ordinary file
-        os.replace(temporary, path)
-    except BaseException:
-        with contextlib.suppress(FileNotFoundError):
-            os.unlink(temporary)
-        raise
-
-
-def _umask() -> int:
-    mask = os.umask(0)
-    os.umask(mask)
-    return mask
 
 
 def pyplot() -> Any:
