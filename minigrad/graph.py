@@ -1,6 +1,6 @@
 """Drawing the computation graph: which tensors and operations produced a result, and their gradients.
 
-`draw_graph(J)` walks back from `J` through every tensor's inputs (`_parents`) and returns a
+`draw_graph(J)` walks back from `J` through every tensor's inputs (`parents`) and returns a
 `graphviz.Digraph` with a node for each tensor and one for each operation; data flows along the edges,
 input tensor -> operation -> output tensor. `to_dot` gives the same graph as DOT text and needs no
 Graphviz program; `save_graph` writes it to an .svg, .png, .pdf or .dot file.
@@ -115,7 +115,7 @@ def _walk(root: Tensor) -> list[Tensor]:
     order = [root]
     queue = deque([root])
     while queue:
-        for parent in queue.popleft()._parents:
+        for parent in queue.popleft().parents:
             if id(parent) not in seen:
                 seen.add(id(parent))
                 order.append(parent)
@@ -124,7 +124,7 @@ def _walk(root: Tensor) -> list[Tensor]:
 
 
 def _kind(t: Tensor) -> str:
-    if t._parents:
+    if t.parents:
         return "intermediate"
     return "parameter" if t.requires_grad else "data"
 
@@ -249,7 +249,7 @@ def draw_graph(
         raise ValueError(f"draw_graph: max_nodes must be a positive integer or None; got {max_nodes!r}")
 
     tensors = _walk(t)
-    n_ops = sum(1 for x in tensors if x._parents)
+    n_ops = sum(1 for x in tensors if x.parents)
 
     # Keep the nearest tensors, each with the operation that made it, while the budget lasts. A prefix of
     # the breadth-first order is connected to `t`, so the drawn part is one piece.
@@ -257,12 +257,12 @@ def draw_graph(
     if max_nodes is not None:
         budget = max_nodes
         for i, x in enumerate(tensors):
-            budget -= 2 if x._parents else 1
+            budget -= 2 if x.parents else 1
             if budget < 0:
                 kept = max(i, 1)  # the output itself is always drawn
                 break
     drawn = tensors[:kept]
-    drawn_ops = sum(1 for x in drawn if x._parents)
+    drawn_ops = sum(1 for x in drawn if x.parents)
 
     ids: dict[int, str] = {}
     used: set[str] = set()
@@ -308,12 +308,12 @@ def draw_graph(
 
     cut_ops: list[str] = []
     for i, x in enumerate(drawn):
-        if not x._parents:
+        if not x.parents:
             continue
-        op_id = unique(f"{x._op or 'op'}_{len(drawn) - 1 - i}")
+        op_id = unique(f"{x.op or 'op'}_{len(drawn) - 1 - i}")
         g.node(
             op_id,
-            label=x._op or "?",
+            label=x.op or "?",
             shape="ellipse",
             style="filled",
             fillcolor=_OP_FILL,
@@ -325,7 +325,7 @@ def draw_graph(
             **{"class": "op"},
         )
         missing = False
-        for parent in x._parents:
+        for parent in x.parents:
             if id(parent) in ids:
                 g.edge(ids[id(parent)], op_id)
             else:

@@ -150,6 +150,16 @@ class Tensor:
         return self.data.dtype
 
     @property
+    def op(self) -> str:
+        """The name of the operation that made this tensor; "" for a leaf."""
+        return self._op
+
+    @property
+    def parents(self) -> tuple[Tensor, ...]:
+        """The input tensors of the operation that made this tensor; () for a leaf."""
+        return self._parents
+
+    @property
     def T(self) -> Tensor:
         return self.transpose()
 
