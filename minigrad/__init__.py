@@ -2,12 +2,15 @@
 
 from minigrad.gradcheck import GradcheckError, gradcheck
 from minigrad.graph import draw_graph, save_graph, to_dot
+from minigrad.mode import is_grad_enabled, no_grad
 from minigrad.ops import (
     add,
+    broadcast_to,
     div,
     exp,
     log,
     matmul,
+    matrix_transpose,
     mean,
     mul,
     neg,
@@ -20,23 +23,28 @@ from minigrad.ops import (
     tanh,
     transpose,
 )
-from minigrad.tensor import Tensor, is_grad_enabled, no_grad
+from minigrad.tensor import Op, Tensor, grad, op
 
 __all__ = [
     "GradcheckError",
+    "Op",
     "Tensor",
     "add",
+    "broadcast_to",
     "div",
     "draw_graph",
     "exp",
+    "grad",
     "gradcheck",
     "is_grad_enabled",
     "log",
     "matmul",
+    "matrix_transpose",
     "mean",
     "mul",
     "neg",
     "no_grad",
+    "op",
     "pow",
     "relu",
     "reshape",

@@ -1,63 +1,41 @@
-"""The Tensor, its place in the computation graph, and the backward pass.
+"""The Tensor, how an operation enters the graph (`op`, `defvjp`), and the backward pass.
 
-A Tensor made by an operation remembers its inputs (`_parents`) and a backward rule (`_backward`):
-a function that takes the gradient of the output and returns one gradient per input (None where an
-input needs none). The rules live in `ops.py`; this file walks the graph and sums what they return.
+An operation is a forward function on NumPy arrays and a rule, its vector-Jacobian product: given the
+gradient `g` of the output, the output and the inputs, the gradient of each input. The built-in
+operations (`ops.py`) and a user's own are made the same way:
 
-The rule never holds the Tensor it belongs to, only its inputs and plain arrays. That keeps the graph
-free of reference cycles, so dropping the output frees every intermediate by reference counting alone.
+    @op
+    def exp(x):
+        return np.exp(x)
+
+    exp.defvjp(lambda g, out, x: g * out)      # d(e^x) = e^x dx
+
+A Tensor made by an operation keeps its inputs (`parents`), the operation, and the keyword options of
+the call: nothing else, no closure. The graph therefore has no reference cycle, and dropping the output
+frees every intermediate by reference counting alone.
+
+The backward pass runs each rule once, newest tensor first. On an ordinary pass the rules see arrays;
+with `create_graph=True` they see Tensors and record the graph of the gradient itself, which is how
+gradients of gradients come from the same rules.
 """
 
 from __future__ import annotations
 
-import contextlib
+import functools
 import gc
+import inspect
 import itertools
+import warnings
 from collections.abc import Callable, Sequence
 from typing import Any
 
 import numpy as np
 
-Rule = Callable[[np.ndarray], Sequence["np.ndarray | None"]]
+from minigrad.mode import no_grad, state
 
-_grad_enabled = True
 # Every Tensor gets the next number at birth: its inputs always have smaller ones.
 _creation_order = itertools.count()
-
-
-def is_grad_enabled() -> bool:
-    """Whether operations record a graph now (False inside `no_grad`)."""
-    return _grad_enabled
-
-
-class no_grad(contextlib.ContextDecorator):
-    """Build no graph inside: `with no_grad(): ...`, or as a decorator `@no_grad()` or `@no_grad`.
-
-    Operations inside return tensors with `requires_grad=False`. The switch is process-wide, not
-    per thread: minigrad is single-threaded.
-    """
-
-    def __new__(cls, func: Callable[..., Any] | None = None) -> Any:
-        # `@no_grad` without brackets, as PyTorch allows: decorate func with a fresh instance.
-        instance = super().__new__(cls)
-        if func is None:
-            return instance
-        instance.__init__()
-        return instance(func)
-
-    def __init__(self, func: None = None) -> None:
-        # A stack, not one saved value: the same decorator instance may be entered again by recursion.
-        self._saved: list[bool] = []
-
-    def __enter__(self) -> no_grad:
-        global _grad_enabled
-        self._saved.append(_grad_enabled)
-        _grad_enabled = False
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        global _grad_enabled
-        _grad_enabled = self._saved.pop()
+_PYTHON_NUMBERS = (float, int, bool)
 
 
 def as_array(data: Any, what: str = "Tensor data") -> np.ndarray:
@@ -78,15 +56,17 @@ class Tensor:
     """An n-dimensional array that records the operations made with it, for `backward()`."""
 
     __slots__ = (
-        "data",
-        "grad",
-        "requires_grad",
-        "name",
-        "_parents",
-        "_backward",
-        "_op",
-        "_seq",
         "__weakref__",
+        "_fn",
+        "_grad",
+        "_grad_own",
+        "_grad_root",
+        "_name",
+        "_options",
+        "_parents",
+        "_seq",
+        "data",
+        "requires_grad",
     )
 
     # NumPy hands `ndarray + Tensor` (and every other ufunc) to the Tensor's reflected operator.
@@ -96,43 +76,59 @@ class Tensor:
         if isinstance(data, Tensor):
             data = data.data
         self.data: np.ndarray = as_array(data)
-        self.grad: np.ndarray | None = None
         self.requires_grad: bool = bool(requires_grad)
-        self.name: str | None = name
+        self.name = name
+        self._grad: np.ndarray | None = None
+        self._grad_own = False
+        self._grad_root = -1
         self._parents: tuple[Tensor, ...] = ()
-        self._backward: Rule | None = None
-        self._op: str = ""
+        self._fn: Op | None = None
+        self._options: dict[str, Any] | None = None
         self._seq: int = next(_creation_order)
 
-    @classmethod
-    def _from_op(cls, data: np.ndarray, parents: tuple[Tensor, ...], rule: Rule | None, op: str) -> Tensor:
-        """An operation's output: in the graph when grad mode is on and an input requires a gradient."""
-        out = cls.__new__(cls)
-        # NumPy returns a scalar, not an array, from a ufunc or a full reduction of 0-d inputs.
-        out.data = data if type(data) is np.ndarray else np.asarray(data)
-        out.grad = None
-        out.name = None
-        out._seq = next(_creation_order)
-        if _grad_enabled:
-            for p in parents:
-                if p.requires_grad:
-                    out.requires_grad = True
-                    out._parents = parents
-                    out._backward = rule
-                    out._op = op
-                    return out
-        out.requires_grad = False
-        out._parents = ()
-        out._backward = None
-        out._op = ""
-        return out
-
-    @classmethod
-    def _constant(cls, data: np.ndarray) -> Tensor:
-        """A leaf that needs no gradient, around an array already known to be floating (a hot path)."""
-        return cls._from_op(data, (), None, "")
-
     # ----- attributes -------------------------------------------------------------------------
+    @property
+    def grad(self) -> np.ndarray | None:
+        """The gradient a backward pass left here: None before, then an array of the data's shape."""
+        return self._grad
+
+    @grad.setter
+    def grad(self, value: Any) -> None:
+        if value is not None:
+            if isinstance(value, Tensor):
+                value = value.data
+            if not isinstance(value, np.ndarray):
+                raise TypeError(f"grad must be a NumPy array or None, got {type(value).__name__}")
+            if value.shape != self.shape:
+                raise ValueError(f"grad of shape {value.shape} set on a tensor of shape {self.shape}")
+        self._grad = value
+        self._grad_own = False  # the caller's array: a backward pass adds to it out of place
+
+    @property
+    def name(self) -> str | None:
+        return self._name
+
+    @name.setter
+    def name(self, value: str | None) -> None:
+        if value is not None and not isinstance(value, str):
+            raise TypeError(f"a tensor's name must be a str or None, got {type(value).__name__}")
+        self._name = value
+
+    def named(self, name: str) -> Tensor:
+        """Give this tensor a name (drawn in its graph) and return it: `(W @ X).named("Z")`."""
+        self.name = name
+        return self
+
+    @property
+    def op(self) -> str:
+        """The name of the operation that made this tensor; "" for a leaf."""
+        return self._fn.name if self._fn is not None else ""
+
+    @property
+    def parents(self) -> tuple[Tensor, ...]:
+        """The input tensors of the operation that made this tensor; () for a leaf."""
+        return self._parents
+
     @property
     def shape(self) -> tuple[int, ...]:
         return self.data.shape
@@ -150,18 +146,13 @@ class Tensor:
         return self.data.dtype
 
     @property
-    def op(self) -> str:
-        """The name of the operation that made this tensor; "" for a leaf."""
-        return self._op
-
-    @property
-    def parents(self) -> tuple[Tensor, ...]:
-        """The input tensors of the operation that made this tensor; () for a leaf."""
-        return self._parents
-
-    @property
     def T(self) -> Tensor:
-        return self.transpose()
+        return ops.transpose(self)
+
+    @property
+    def mT(self) -> Tensor:
+        """The last two axes swapped, as `ndarray.mT`."""
+        return ops.matrix_transpose(self)
 
     def item(self) -> float:
         return self.data.item()
@@ -174,7 +165,7 @@ class Tensor:
         return Tensor(self.data, name=self.name)
 
     def zero_grad(self) -> None:
-        self.grad = None
+        self._grad = None
 
     def __setstate__(self, state: Any) -> None:
         # Unpickled or copied: creation numbers belong to a process, so it takes a new one here.
@@ -198,7 +189,7 @@ class Tensor:
             extra += ", requires_grad=True"
         return f"Tensor({values}{extra})"
 
-    # ----- operations: each hands its work to the function of the same name in ops.py ------------
+    # ----- operators and methods: each hands its work to the operation of the same name -----------
     def __add__(self, other: Any) -> Tensor:
         return ops.add(self, other)
 
@@ -242,6 +233,45 @@ class Tensor:
 
     def __neg__(self) -> Tensor:
         return ops.neg(self)
+
+    # In place, as in PyTorch: only where no graph is recorded (`with no_grad(): W -= lr * W.grad`).
+    def __iadd__(self, other: Any) -> Tensor:
+        return self._in_place(np.add, other, "+=")
+
+    def __isub__(self, other: Any) -> Tensor:
+        return self._in_place(np.subtract, other, "-=")
+
+    def __imul__(self, other: Any) -> Tensor:
+        return self._in_place(np.multiply, other, "*=")
+
+    def __itruediv__(self, other: Any) -> Tensor:
+        return self._in_place(np.divide, other, "/=")
+
+    def _in_place(self, ufunc: np.ufunc, other: Any, symbol: str) -> Tensor:
+        if self.requires_grad and state.grad_enabled:
+            raise RuntimeError(
+                f"{self._label()} {symbol} ...: an in-place change of a tensor that requires a gradient "
+                "would hide it from the graph. Update parameters inside `with mg.no_grad():`, "
+                "or write `t = t - x` to record the operation"
+            )
+        ufunc(self.data, other.data if isinstance(other, Tensor) else other, out=self.data)
+        return self
+
+    # Comparisons give masks for `where` and indexing: NumPy bool arrays, outside the graph.
+    # `==` and `!=` keep their identity meaning, so that tensors can stand in sets and dicts.
+    def __lt__(self, other: Any) -> np.ndarray:
+        return self.data < _value(other)
+
+    def __le__(self, other: Any) -> np.ndarray:
+        return self.data <= _value(other)
+
+    def __gt__(self, other: Any) -> np.ndarray:
+        return self.data > _value(other)
+
+    def __ge__(self, other: Any) -> np.ndarray:
+        return self.data >= _value(other)
+
+    __hash__ = object.__hash__
 
     def add(self, other: Any) -> Tensor:
         return ops.add(self, other)
@@ -289,10 +319,10 @@ class Tensor:
         return ops.tanh(self)
 
     def sum(self, axis: int | tuple[int, ...] | None = None, keepdims: bool = False) -> Tensor:
-        return ops.sum(self, axis, keepdims)
+        return ops.sum(self, axis=axis, keepdims=keepdims)
 
     def mean(self, axis: int | tuple[int, ...] | None = None, keepdims: bool = False) -> Tensor:
-        return ops.mean(self, axis, keepdims)
+        return ops.mean(self, axis=axis, keepdims=keepdims)
 
     # ----- backward pass ------------------------------------------------------------------------
     def backward(self, grad: Any = None) -> None:
@@ -306,95 +336,396 @@ class Tensor:
                 "backward() called on a tensor that does not require a gradient: none of the tensors "
                 "it was computed from has requires_grad=True (or it was computed under no_grad())"
             )
-        if grad is None:
-            if self.size != 1:
-                raise ValueError(
-                    f"backward() needs a `grad` argument for a tensor of shape {self.shape} "
-                    f"({self.size} elements); it may be left out only for a single element"
-                )
-            seed = np.ones_like(self.data)
-        else:
-            seed = as_array(grad.data if isinstance(grad, Tensor) else grad, "backward(): grad")
-            if seed.shape != self.shape:
-                raise ValueError(
-                    f"backward(): grad has shape {seed.shape} but the tensor has shape {self.shape}"
-                )
-            # A copy: the pass may keep the seed as a gradient and add into it in place.
-            seed = seed.astype(self.dtype, copy=True)
+        seed = _seed(self, grad, "backward(): grad")
+        _propagate(self, seed, None, create_graph=False)
 
-        # The pass makes no reference cycles, but its allocations would set off the cycle collector,
-        # which walks every tensor of the graph: 30% of the time of a 100,000-operation pass.
-        collector_was_on = gc.isenabled()
-        gc.disable()
-        try:
-            _propagate(self, seed)
-        finally:
-            if collector_was_on:
-                gc.enable()
+    def _label(self) -> str:
+        return repr(self.name) if self.name is not None else f"a tensor of shape {self.shape}"
 
 
-def _propagate(root: Tensor, seed: np.ndarray) -> None:
-    """The backward pass proper: each tensor's gradient, newest first, handed to its rule."""
-    # This pass's gradients, keyed by object identity (never by value). One rule keeps them apart: a
-    # writeable array has one holder. A rule may hand on `g` itself or a view of it (add does: in
-    # Z1 = W1 X + b1, dZ1 is d(W1 X)); such a gradient is shared, not copied, and made read-only, so
-    # that no holder can change it under another. Sums go in place only into a writeable array, and a
-    # leaf (a parameter) always gets a writeable .grad of its own.
-    pending: dict[int, np.ndarray] = {id(root): seed}
-    for node in _topological_order(root):
-        g = pending.pop(id(node), None)
-        if g is None:  # a rule said this input needs no gradient
-            continue
-        rule = node._backward
-        if node.grad is not None:
-            node.grad = _accumulate(node.grad, g)
-        elif rule is None and not g.flags.writeable:
-            node.grad = g.copy()
-        else:
-            node.grad = g
-        if rule is None:
-            continue
-        for parent, pg in zip(node._parents, rule(g), strict=True):
-            if pg is None or not parent.requires_grad:
-                continue
-            data = parent.data
-            if type(pg) is not np.ndarray or pg.shape != data.shape or pg.dtype is not data.dtype:
-                pg = _unbroadcast(pg, data)
-            if pg is g or pg.base is not None:
-                _read_only(g)
-                _read_only(pg)
-            key = id(parent)
-            pending[key] = _accumulate(pending[key], pg) if key in pending else pg
+def _value(x: Any) -> Any:
+    return x.data if isinstance(x, Tensor) else x
 
 
-def _accumulate(total: np.ndarray, more: np.ndarray) -> np.ndarray:
-    if total.flags.writeable:
-        total += more
-        return total
-    return np.asarray(total + more)  # 0-d + 0-d is a NumPy scalar
+# ----- operations ------------------------------------------------------------------------------
 
 
-def _read_only(array: np.ndarray) -> np.ndarray:
-    array.flags.writeable = False
-    return array
+class Op:
+    """An operation: a forward function on NumPy arrays, and its rule (`defvjp`) for the backward pass.
 
-
-def _unbroadcast(grad: np.ndarray, like: np.ndarray) -> np.ndarray:
-    """Sum a gradient back to the shape of the input it belongs to: the one place broadcasting is undone.
-
-    Also gives it the input's dtype, and makes a NumPy scalar (from 0-d arithmetic) an array.
+    Made by `@op`. The forward function's leading parameters without a default are its inputs (all
+    positional arguments where it takes `*inputs`); the others are options, passed to the forward
+    function and to the rule alike (`sum(x, axis=0)`).
     """
-    # np.add.reduce is np.sum without its Python wrapper, which costs more than the sum at small sizes.
-    if grad.shape != like.shape:
-        extra = grad.ndim - like.ndim
+
+    def __init__(self, forward: Callable[..., Any], name: str | None = None) -> None:
+        functools.update_wrapper(self, forward)
+        self.forward = forward
+        self.name = name or forward.__name__
+        self.rule: Callable[..., Any] | None = None
+        self.rules: tuple[Callable[..., Any], ...] | None = None
+        self.n_inputs, self.variadic, self._option_names = _inputs_and_options(forward)
+
+    def defvjp(self, *rules: Callable[..., Any]) -> Callable[..., Any]:
+        """Register the rule: `rule(g, out, *inputs, **options)` gives each input's gradient.
+
+        One function returns a tuple, one gradient per input (None for one that needs none). Or give
+        one function per input, each returning that input's gradient: it is only called for an input
+        that needs one (`matmul`'s rule never computes dX for the data X). Returns the first function,
+        so that `@softplus.defvjp` works as a decorator.
+        """
+        if not rules or not all(callable(r) for r in rules):
+            raise TypeError(f"{self.name}.defvjp: give one rule, or one per input, as functions")
+        if len(rules) == 1 and (self.variadic or self.n_inputs != 1):
+            self.rule, self.rules = rules[0], None
+        elif not self.variadic and len(rules) == self.n_inputs:
+            self.rule, self.rules = None, rules
+        else:
+            raise TypeError(
+                f"{self.name}.defvjp: {len(rules)} rules for an operation of {self.n_inputs} inputs; "
+                "give one rule that returns a tuple, or one per input"
+            )
+        return rules[0]
+
+    def __call__(self, *args: Any, **options: Any) -> Tensor:
+        if len(args) != self.n_inputs and not self.variadic:
+            args = self._bind(args, options)
+        if state.rules_on_arrays and not any(isinstance(a, Tensor) for a in args):
+            return self.forward(*args, **options)  # inside a rule on an ordinary backward pass
+        inputs = _lift_all(args)
+        try:
+            data = self.forward(*[t.data for t in inputs], **options)
+        except ValueError as error:
+            raise _named_error(self.name, error, inputs) from None
+        return self._output(data, inputs, options)
+
+    def _output(self, data: Any, inputs: tuple[Tensor, ...], options: dict[str, Any]) -> Tensor:
+        out = Tensor.__new__(Tensor)
+        # NumPy returns a scalar, not an array, from a ufunc or a full reduction of 0-d inputs.
+        if type(data) is not np.ndarray or data.dtype.kind != "f":
+            data = as_array(data, f"{self.name}'s output")
+        out.data = data
+        out._name = None
+        out._grad = None
+        out._grad_own = False
+        out._grad_root = -1
+        out._seq = next(_creation_order)
+        if state.grad_enabled:
+            for t in inputs:
+                if t.requires_grad:
+                    if self.rule is None and self.rules is None:
+                        raise NotImplementedError(
+                            f"{self.name} has no rule for the backward pass: register one with "
+                            f"@{self.name}.defvjp (or call it under no_grad())"
+                        )
+                    out.requires_grad = True
+                    out._parents = inputs
+                    out._fn = self
+                    out._options = options or None
+                    return out
+        out.requires_grad = False
+        out._parents = ()
+        out._fn = None
+        out._options = None
+        return out
+
+    def _bind(self, args: tuple[Any, ...], options: dict[str, Any]) -> tuple[Any, ...]:
+        """Positional arguments past the inputs fill the options in order: `sum(x, 0)` is `sum(x, axis=0)`."""
+        extra = args[self.n_inputs :]
+        if len(args) < self.n_inputs or len(extra) > len(self._option_names):
+            raise TypeError(
+                f"{self.name} takes {self.n_inputs} input(s) and the options {self._option_names}; "
+                f"got {len(args)} positional arguments"
+            )
+        for option, value in zip(self._option_names, extra):
+            if option in options:
+                raise TypeError(f"{self.name}: {option} given twice")
+            options[option] = value
+        return args[: self.n_inputs]
+
+    def vjp(self, g: Any, out: Any, inputs: Sequence[Any], needed: Sequence[bool], options: Any) -> list[Any]:
+        """The inputs' gradients from the rule (None where not `needed`), checked against its contract."""
+        options = options or {}
+        if self.rules is not None:
+            return [r(g, out, *inputs, **options) if n else None for r, n in zip(self.rules, needed)]
+        grads = self.rule(g, out, *inputs, **options)
+        if self.n_inputs == 1 and not self.variadic and not isinstance(grads, tuple | list):
+            grads = (grads,)
+        if not isinstance(grads, tuple | list) or len(grads) != len(inputs):
+            got = len(grads) if isinstance(grads, tuple | list) else type(grads).__name__
+            raise ValueError(
+                f"{self.name}'s rule returned {got} gradients for {len(inputs)} inputs; "
+                "it must return one per input (None for one that needs none)"
+            )
+        return [pg if n else None for pg, n in zip(grads, needed)]
+
+    def __repr__(self) -> str:
+        return f"<minigrad operation {self.name}>"
+
+
+def op(forward: Callable[..., Any] | None = None, *, name: str | None = None) -> Any:
+    """Make a NumPy function an operation of the graph; give it a rule with `.defvjp`.
+
+    `@op` or `@op(name="softplus")`. The function takes arrays and returns one array.
+    """
+    if forward is None:
+        return lambda f: Op(f, name)
+    return Op(forward, name)
+
+
+def _inputs_and_options(forward: Callable[..., Any]) -> tuple[int, bool, tuple[str, ...]]:
+    n_inputs, variadic, options = 0, False, []
+    for p in inspect.signature(forward).parameters.values():
+        if p.kind is p.VAR_POSITIONAL:
+            variadic = True
+        elif p.kind is p.VAR_KEYWORD:
+            continue
+        elif p.default is p.empty and p.kind is not p.KEYWORD_ONLY and not options:
+            n_inputs += 1
+        else:
+            options.append(p.name)
+    return n_inputs, variadic, tuple(options)
+
+
+def _named_error(name: str, error: ValueError, inputs: tuple[Tensor, ...]) -> ValueError:
+    """NumPy's error, said as the operation's: its name first, the shapes written as Python writes them."""
+    message = str(error)
+    if message.startswith(f"{name}:"):
+        return error
+    if "could not be broadcast" in message:
+        shapes = " and ".join(str(t.shape) for t in inputs)
+        return ValueError(f"{name}: shapes {shapes} cannot be broadcast together")
+    return ValueError(f"{name}: {message}")
+
+
+def _lift_all(args: tuple[Any, ...]) -> tuple[Tensor, ...]:
+    """The arguments as Tensors; a Python number takes the dtype of a Tensor beside it (float32 stays)."""
+    like = None
+    for a in args:
+        if isinstance(a, Tensor):
+            like = a
+            break
+    else:
+        return tuple(Tensor(a) for a in args)
+    return tuple(a if isinstance(a, Tensor) else _constant(a, like.dtype) for a in args)
+
+
+def _constant(x: Any, dtype: np.dtype) -> Tensor:
+    if type(x) is np.ndarray and x.dtype.kind == "f":
+        data = x
+    elif type(x) in _PYTHON_NUMBERS:
+        data = np.asarray(x, dtype=dtype)
+    else:
+        return Tensor(x)
+    t = Tensor.__new__(Tensor)
+    t.data = data
+    t.requires_grad = False
+    t._name = None
+    t._grad = None
+    t._grad_own = False
+    t._grad_root = -1
+    t._parents = ()
+    t._fn = None
+    t._options = None
+    t._seq = next(_creation_order)
+    return t
+
+
+# ----- the backward pass -----------------------------------------------------------------------
+
+
+def grad(
+    output: Tensor,
+    inputs: Tensor | Sequence[Tensor],
+    grad_output: Any = None,
+    create_graph: bool = False,
+) -> tuple[Tensor, ...]:
+    """The gradients of `output` with respect to each of `inputs`, as Tensors; every `.grad` is left alone.
+
+    `grad_output` is the gradient flowing into `output`, as `backward()`'s `grad`. An input that `output`
+    does not depend on gets zeros. With `create_graph=True` the gradients are in the graph themselves,
+    so that `grad` or `backward()` on them gives second derivatives, and so on.
+    """
+    if not isinstance(output, Tensor):
+        raise TypeError(f"grad: output must be a Tensor, got {type(output).__name__}")
+    single = isinstance(inputs, Tensor)
+    inputs = (inputs,) if single else tuple(inputs)
+    for i, x in enumerate(inputs):
+        if not isinstance(x, Tensor):
+            raise TypeError(f"grad: inputs[{i}] is a {type(x).__name__}, not a Tensor")
+        if not x.requires_grad:
+            raise ValueError(
+                f"grad: inputs[{i}] ({x._label()}) has requires_grad=False, so it has no gradient; "
+                "create it with requires_grad=True"
+            )
+    seed = _seed(output, grad_output, "grad(): grad_output")
+    found = {}
+    if output.requires_grad:
+        targets = {id(x): x for x in inputs}
+        found = _propagate(output, Tensor(seed) if create_graph else seed, targets, create_graph)
+    return tuple(_result(found.get(id(x)), x, create_graph) for x in inputs)
+
+
+def _result(entry: tuple[Any, bool] | None, x: Tensor, create_graph: bool) -> Tensor:
+    if entry is None:
+        return Tensor(np.zeros_like(x.data))
+    g, owned = entry
+    if create_graph:
+        return g
+    return Tensor(g if owned else np.array(g))
+
+
+def _seed(root: Tensor, grad: Any, what: str) -> np.ndarray:
+    """The gradient flowing into the root: ones for one element, else `grad`, as a new array of its own."""
+    if grad is None:
+        if root.size != 1:
+            raise ValueError(
+                f"{what} is needed for an output of shape {root.shape} ({root.size} elements); "
+                "it may be left out only for a single element"
+            )
+        return np.ones_like(root.data)
+    seed = as_array(grad.data if isinstance(grad, Tensor) else grad, what)
+    if seed.shape != root.shape:
+        raise ValueError(f"{what} has shape {seed.shape} but the output has shape {root.shape}")
+    return seed.astype(root.dtype, copy=True)
+
+
+def _propagate(
+    root: Tensor, seed: Any, targets: dict[int, Tensor] | None, create_graph: bool
+) -> dict[int, tuple[Any, bool]]:
+    """Hand each tensor's gradient to its rule, newest first; into `.grad`, or for `targets` only.
+
+    The pass adds contributions in place only into arrays it made itself (`owned`): a rule may return
+    `g` itself, a view of it, or an array it keeps, and none of those is ever written to.
+    """
+    order = _topological_order(root)
+    needed = _leading_to(order, targets) if targets is not None else None
+    saved = state.grad_enabled, state.rules_on_arrays
+    # The pass makes no reference cycles, but its allocations would set off the cycle collector,
+    # which walks every tensor of the graph.
+    collector_was_on = gc.isenabled()
+    gc.disable()
+    state.grad_enabled, state.rules_on_arrays = create_graph, not create_graph
+    try:
+        return _run_rules(root, seed, order, targets, needed, create_graph)
+    finally:
+        state.grad_enabled, state.rules_on_arrays = saved
+        if collector_was_on:
+            gc.enable()
+
+
+def _run_rules(
+    root: Tensor,
+    seed: Any,
+    order: list[Tensor],
+    targets: dict[int, Tensor] | None,
+    needed: set[int] | None,
+    create_graph: bool,
+) -> dict[int, tuple[Any, bool]]:
+    pending: dict[int, tuple[Any, bool]] = {id(root): (seed, True)}  # gradient, owned by the pass
+    found: dict[int, tuple[Any, bool]] = {}
+    stale: list[Tensor] = []
+    for node in order:
+        entry = pending.pop(id(node), None)
+        if entry is None:  # no rule gave this tensor a gradient
+            continue
+        g = entry[0]
+        if targets is None:
+            if _store(node, entry, root):
+                stale.append(node)
+        elif id(node) in targets:
+            found[id(node)] = entry
+        fn = node._fn
+        if fn is None:
+            continue
+        parents = node._parents
+        mask = [p.requires_grad and (needed is None or id(p) in needed) for p in parents]
+        if create_graph:
+            grads = fn.vjp(g, node, parents, mask, node._options)
+        else:
+            grads = fn.vjp(g, node.data, [p.data for p in parents], mask, node._options)
+        for parent, pg in zip(parents, grads):
+            if pg is None:
+                continue
+            pg, owned = _shaped_like(pg, parent, fn.name, create_graph)
+            key = id(parent)
+            if key in pending:
+                pending[key] = _sum(pending[key], pg, create_graph)
+            else:
+                pending[key] = (pg, owned)
+    if targets is None:
+        _watch_growth(stale)
+    return found
+
+
+def _store(node: Tensor, entry: tuple[np.ndarray, bool], root: Tensor) -> bool:
+    """Add this pass's gradient to `node.grad`. A leaf's `.grad` is always an array of its own.
+
+    Returns whether `node` is an intermediate that an earlier pass from another output reached too.
+    """
+    g, owned = entry
+    stale = False
+    if node._grad is None:
+        if node._fn is None and not owned:
+            g, owned = g.copy(), True
+        node._grad, node._grad_own = g, owned and node._fn is None
+    else:
+        stale = node._fn is not None and node._grad_root != root._seq
+        if node._grad_own and node._grad.flags.writeable:
+            node._grad += g
+        else:
+            node._grad, node._grad_own = _added(node._grad, g), True
+    node._grad_root = root._seq
+    return stale
+
+
+def _sum(total: tuple[Any, bool], more: Any, create_graph: bool) -> tuple[Any, bool]:
+    array, owned = total
+    if create_graph:
+        return ops.add(array, more), True
+    if owned:
+        array += more
+        return total
+    return _added(array, more), True
+
+
+def _added(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    total = a + b
+    return total if type(total) is np.ndarray else np.asarray(total)  # 0-d + 0-d is a NumPy scalar
+
+
+def _shaped_like(grad: Any, x: Tensor, name: str, create_graph: bool) -> tuple[Any, bool]:
+    """A rule's gradient summed back to the shape of its input: the one place broadcasting is undone.
+
+    Returns it with whether the pass made it (and so may add into it in place).
+    """
+    if create_graph:
+        if not isinstance(grad, Tensor):
+            grad = Tensor(grad)
+        if grad.shape != x.shape:
+            grad = _unbroadcast(grad, x.shape, name, ops.sum)
+        return grad, False
+    owned = False
+    if type(grad) is not np.ndarray:
+        grad = np.asarray(grad.data if isinstance(grad, Tensor) else grad)
+    if grad.shape != x.data.shape:
+        grad, owned = np.asarray(_unbroadcast(grad, x.data.shape, name, np.add.reduce)), True
+    if grad.dtype != x.data.dtype:
+        grad, owned = grad.astype(x.data.dtype), True
+    return grad, owned
+
+
+def _unbroadcast(grad: Any, shape: tuple[int, ...], name: str, add_reduce: Callable[..., Any]) -> Any:
+    extra = grad.ndim - len(shape)
+    if extra >= 0 and all(n in (1, m) for n, m in zip(shape, grad.shape[extra:])):
         if extra:
-            grad = np.add.reduce(grad, axis=tuple(range(extra)))
-        kept = tuple(i for i, n in enumerate(like.shape) if n == 1 and grad.shape[i] != 1)
+            grad = add_reduce(grad, axis=tuple(range(extra)))
+        kept = tuple(i for i, n in enumerate(shape) if n == 1 and grad.shape[i] != 1)
         if kept:
-            grad = np.add.reduce(grad, axis=kept, keepdims=True)
-    if grad.dtype != like.dtype:
-        grad = grad.astype(like.dtype)
-    return np.asarray(grad)  # a full reduction gives a NumPy scalar
+            grad = add_reduce(grad, axis=kept, keepdims=True)
+        if grad.shape == shape:
+            return grad
+    raise ValueError(f"{name}'s rule gave a gradient of shape {grad.shape} for an input of shape {shape}")
 
 
 def _topological_order(root: Tensor) -> list[Tensor]:
@@ -417,5 +748,43 @@ def _creation_key(t: Tensor) -> int:
     return t._seq
 
 
-# At the end: ops.py imports Tensor from here, and the methods above only look `ops` up when called.
+def _leading_to(order: list[Tensor], targets: dict[int, Tensor]) -> set[int]:
+    """The tensors of the graph through which a gradient reaches a target (the targets included)."""
+    leading = set()
+    for t in reversed(order):  # inputs before the tensors made from them
+        if id(t) in targets or any(id(p) in leading for p in t._parents):
+            leading.add(id(t))
+    return leading
+
+
+# How many intermediates the last few backward passes found already holding an earlier pass's gradient.
+_stale_counts: list[int] = []
+
+
+def _watch_growth(stale: list[Tensor]) -> None:
+    """Warn once when that number grew at each of three passes in a row: the graph keeps every step.
+
+    That happens when a loop replaces a parameter by an operation on itself (`W = W - lr * W.grad`):
+    each step's graph holds every earlier step, and each pass is slower than the last. Several losses
+    from one graph, or the same graph back-propagated again, do not make the number grow.
+    """
+    _stale_counts.append(len(stale))
+    del _stale_counts[:-4]
+    if len(_stale_counts) == 4 and _stale_counts[0] < _stale_counts[1] < _stale_counts[2] < _stale_counts[3]:
+        leaf = stale[-1]  # the oldest: the order is newest first
+        while leaf._parents:
+            leaf = next((p for p in leaf._parents if p.requires_grad), leaf._parents[0])
+        warnings.warn(
+            f"backward() went again through the earlier steps made from {leaf._label()}: the graph keeps "
+            "every step and grows each time, so each pass is slower than the last. To update a "
+            "parameter, change it in place without recording a graph: `with mg.no_grad(): W -= lr * "
+            "W.grad` (or `W.data -= lr * W.grad`), then `W.zero_grad()`",
+            RuntimeWarning,
+            stacklevel=5,
+        )
+
+
+# At the end: ops.py builds on the classes above, and the methods above only look `ops` up when called.
 from minigrad import ops  # noqa: E402
+
+__all__ = ["Op", "Tensor", "as_array", "grad", "no_grad", "op"]

@@ -448,7 +448,7 @@ def test_module_function_method_and_operator_agree(name, function, method, opera
         y = Tensor([[1.0, 2.0, -1.0], [0.5, -0.5, 4.0]], requires_grad=True)
         out = way(x, y)
         out.backward(np.arange(out.size, dtype=float).reshape(out.shape))
-        results.append((out.data, out._op, x.grad, y.grad))
+        results.append((out.data, out.op, x.grad, y.grad))
     for data, op, x_grad, y_grad in results[1:]:
         np.testing.assert_array_equal(data, results[0][0])
         assert op == results[0][1] == name

@@ -58,12 +58,12 @@ def test_a_tensor_from_a_tensor_is_a_new_leaf_with_the_same_values():
     a = Tensor([1.0, 2.0], requires_grad=True) * 2.0
     b = Tensor(a)
     np.testing.assert_array_equal(b.data, a.data)
-    assert b._parents == () and not b.requires_grad
+    assert b.parents == () and not b.requires_grad
 
 
 def test_a_new_tensor_has_no_gradient_and_no_graph():
     t = Tensor([1.0, 2.0], requires_grad=True, name="W1")
-    assert t.grad is None and t._parents == () and t._backward is None and t._op == ""
+    assert t.grad is None and t.parents == () and t.op == ""
     assert t.requires_grad is True and t.name == "W1"
     assert Tensor(1.0).requires_grad is False and Tensor(1.0).name is None
 
@@ -95,7 +95,7 @@ def test_detach_shares_the_data_and_leaves_the_graph():
     W = Tensor([1.0, 2.0], requires_grad=True)
     Z = W * 3.0
     D = Z.detach()
-    assert not D.requires_grad and D._parents == () and D.grad is None
+    assert not D.requires_grad and D.parents == () and D.grad is None
     assert np.shares_memory(D.data, Z.data)
     with pytest.raises(RuntimeError):
         (D * 2.0).sum().backward()

@@ -152,7 +152,7 @@ def test_forward_propagation_accepts_tensors_and_builds_a_graph_back_to_them():
     X, _, p = random_problem(2, 3, 1, 5, seed=1)
     params = {k: Tensor(v, requires_grad=True) for k, v in p.items()}
     A2, cache = tl.forward_propagation(X, params, hidden_activation="relu")
-    assert [cache[k]._op for k in ("Z1", "A1", "Z2", "A2")] == ["add", "relu", "add", "sigmoid"]
+    assert [cache[k].op for k in ("Z1", "A1", "Z2", "A2")] == ["add", "relu", "add", "sigmoid"]
     A2.sum().backward()
     assert all(params[k].grad is not None and params[k].name == k for k in tl.PARAMETER_NAMES)
 
@@ -244,9 +244,9 @@ def test_the_costs_graph_is_the_labs_formula_under_the_labs_names():
         t = stack.pop()
         if id(t) not in seen:
             seen.add(id(t))
-            made_by[t.name] = t._op
-            parents[t.name] = {parent.name for parent in t._parents}
-            stack.extend(t._parents)
+            made_by[t.name] = t.op
+            parents[t.name] = {parent.name for parent in t.parents}
+            stack.extend(t.parents)
     # J = -1/m * sum[Y log A2 + (1 - Y) log(1 - A2)], each step a node named as the lab writes it.
     assert parents["J"] == {"-1/m", "sum"} and made_by["J"] == "mul"
     assert parents["sum"] == {"Y log A2 + (1 - Y) log(1 - A2)"}
@@ -259,7 +259,7 @@ def test_the_costs_graph_is_the_labs_formula_under_the_labs_names():
     assert {"X", "W1", "b1", "W1 X", "Z1", "A1", "W2"} <= set(made_by)
     # Nothing else: no shift into (0, 1) where A2 is inside it, no softplus (exp, relu).
     assert set(made_by.values()) == {"", "matmul", "add", "sigmoid", "sub", "log", "mul", "sum"}
-    assert float(next(t for t in J._parents if t.name == "-1/m").data) == -1 / 5
+    assert float(next(t for t in J.parents if t.name == "-1/m").data) == -1 / 5
 
 
 # ----- step 3: back-propagation ---------------------------------------------------------------------------

@@ -1,0 +1,75 @@
+"""Whether operations record a graph now, per thread, and the `no_grad` switch that turns it off."""
+
+from __future__ import annotations
+
+import contextlib
+import functools
+import inspect
+import threading
+from collections.abc import Callable
+from typing import Any
+
+
+class _Mode(threading.local):
+    """Per-thread state, as PyTorch's: one thread's `no_grad` leaves another's graph alone."""
+
+    # Operations record a graph (False inside `no_grad`).
+    grad_enabled = True
+    # The backward pass runs rules on plain arrays: an operation called on arrays alone then returns
+    # the array, so that a rule written with minigrad's functions costs what NumPy costs.
+    rules_on_arrays = False
+
+
+state = _Mode()
+
+
+def is_grad_enabled() -> bool:
+    """Whether operations record a graph now in this thread (False inside `no_grad`)."""
+    return state.grad_enabled
+
+
+class no_grad(contextlib.ContextDecorator):
+    """Build no graph inside: `with no_grad(): ...`, or as a decorator `@no_grad()` or `@no_grad`.
+
+    Operations inside return tensors with `requires_grad=False`. The switch is per thread. A decorated
+    generator function builds no graph each time it runs, between its `yield`s.
+    """
+
+    def __new__(cls, func: Callable[..., Any] | None = None) -> Any:
+        # `@no_grad` without brackets, as PyTorch allows: decorate func with a fresh instance.
+        instance = super().__new__(cls)
+        if func is None:
+            return instance
+        instance.__init__()
+        return instance(func)
+
+    def __init__(self, func: None = None) -> None:
+        # A stack, not one saved value: the same decorator instance may be entered again by recursion.
+        self._saved: list[bool] = []
+
+    def __enter__(self) -> no_grad:
+        self._saved.append(state.grad_enabled)
+        state.grad_enabled = False
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        state.grad_enabled = self._saved.pop()
+
+    def __call__(self, func: Callable[..., Any]) -> Callable[..., Any]:
+        if not inspect.isgeneratorfunction(func):
+            return super().__call__(func)
+
+        @functools.wraps(func)
+        def generator(*args: Any, **kwargs: Any) -> Any:
+            # The body runs at each next(), not at the call: the switch must be on around each step.
+            inner = func(*args, **kwargs)
+            sent = None
+            while True:
+                with no_grad():
+                    try:
+                        value = inner.send(sent)
+                    except StopIteration as stop:
+                        return stop.value
+                sent = yield value
+
+        return generator
