@@ -237,7 +237,7 @@ def sigmoid(x):
     return np.reciprocal(s, out=s)
 
 
-sigmoid.defvjp(lambda g, out, x: g * out * (1 - out))  # d sigmoid = sigmoid (1 - sigmoid) dx
+sigmoid.defvjp(lambda g, out, x: g * (out * (1 - out)))  # d sigmoid = sigmoid (1 - sigmoid) dx
 
 
 @op

@@ -36,6 +36,7 @@ from minigrad.mode import no_grad, state
 # Every Tensor gets the next number at birth: its inputs always have smaller ones.
 _creation_order = itertools.count()
 _PYTHON_NUMBERS = (float, int, bool)
+_NO_OPTIONS: dict[str, Any] = {}
 
 
 def as_array(data: Any, what: str = "Tensor data") -> np.ndarray:
@@ -390,26 +391,25 @@ class Op:
     def __call__(self, *args: Any, **options: Any) -> Tensor:
         if len(args) != self.n_inputs and not self.variadic:
             args = self._bind(args, options)
-        if state.rules_on_arrays and not any(isinstance(a, Tensor) for a in args):
-            return self.forward(*args, **options)  # inside a rule on an ordinary backward pass
         inputs = _lift_all(args)
+        if inputs is None:  # no Tensor among the arguments
+            if state.rules_on_arrays:  # inside a rule on an ordinary backward pass: arrays in, array out
+                return self.forward(*args, **options)
+            inputs = tuple(Tensor(a) for a in args)
         try:
-            data = self.forward(*[t.data for t in inputs], **options)
+            if options:
+                data = self.forward(*[t.data for t in inputs], **options)
+            elif len(inputs) == 1:
+                data = self.forward(inputs[0].data)
+            elif len(inputs) == 2:
+                data = self.forward(inputs[0].data, inputs[1].data)
+            else:
+                data = self.forward(*[t.data for t in inputs])
         except ValueError as error:
             raise _named_error(self.name, error, inputs) from None
-        return self._output(data, inputs, options)
-
-    def _output(self, data: Any, inputs: tuple[Tensor, ...], options: dict[str, Any]) -> Tensor:
-        out = Tensor.__new__(Tensor)
         # NumPy returns a scalar, not an array, from a ufunc or a full reduction of 0-d inputs.
         if type(data) is not np.ndarray or data.dtype.kind != "f":
             data = as_array(data, f"{self.name}'s output")
-        out.data = data
-        out._name = None
-        out._grad = None
-        out._grad_own = False
-        out._grad_root = -1
-        out._seq = next(_creation_order)
         if state.grad_enabled:
             for t in inputs:
                 if t.requires_grad:
@@ -418,16 +418,8 @@ class Op:
                             f"{self.name} has no rule for the backward pass: register one with "
                             f"@{self.name}.defvjp (or call it under no_grad())"
                         )
-                    out.requires_grad = True
-                    out._parents = inputs
-                    out._fn = self
-                    out._options = options or None
-                    return out
-        out.requires_grad = False
-        out._parents = ()
-        out._fn = None
-        out._options = None
-        return out
+                    return _node(data, True, inputs, self, options or None)
+        return _node(data, False, (), None, None)
 
     def _bind(self, args: tuple[Any, ...], options: dict[str, Any]) -> tuple[Any, ...]:
         """Positional arguments past the inputs fill the options in order: `sum(x, 0)` is `sum(x, axis=0)`."""
@@ -443,11 +435,10 @@ class Op:
             options[option] = value
         return args[: self.n_inputs]
 
-    def vjp(self, g: Any, out: Any, inputs: Sequence[Any], needed: Sequence[bool], options: Any) -> list[Any]:
-        """The inputs' gradients from the rule (None where not `needed`), checked against its contract."""
-        options = options or {}
+    def vjp(self, g: Any, out: Any, inputs: Sequence[Any], options: dict[str, Any]) -> Sequence[Any]:
+        """Every input's gradient from the rule, checked against its contract: one per input."""
         if self.rules is not None:
-            return [r(g, out, *inputs, **options) if n else None for r, n in zip(self.rules, needed)]
+            return [r(g, out, *inputs, **options) for r in self.rules]
         grads = self.rule(g, out, *inputs, **options)
         if self.n_inputs == 1 and not self.variadic and not isinstance(grads, tuple | list):
             grads = (grads,)
@@ -457,7 +448,7 @@ class Op:
                 f"{self.name}'s rule returned {got} gradients for {len(inputs)} inputs; "
                 "it must return one per input (None for one that needs none)"
             )
-        return [pg if n else None for pg, n in zip(grads, needed)]
+        return grads
 
     def __repr__(self) -> str:
         return f"<minigrad operation {self.name}>"
@@ -498,35 +489,47 @@ def _named_error(name: str, error: ValueError, inputs: tuple[Tensor, ...]) -> Va
     return ValueError(f"{name}: {message}")
 
 
-def _lift_all(args: tuple[Any, ...]) -> tuple[Tensor, ...]:
-    """The arguments as Tensors; a Python number takes the dtype of a Tensor beside it (float32 stays)."""
-    like = None
-    for a in args:
-        if isinstance(a, Tensor):
-            like = a
-            break
-    else:
-        return tuple(Tensor(a) for a in args)
+def _lift_all(args: tuple[Any, ...]) -> tuple[Tensor, ...] | None:
+    """The arguments as Tensors, or None where none is a Tensor.
+
+    A Python number takes the dtype of a Tensor beside it (float32 stays float32).
+    """
+    if len(args) == 1:  # the common cases first, without a generator
+        return args if type(args[0]) is Tensor else None if not isinstance(args[0], Tensor) else args
+    if len(args) == 2:
+        a, b = args
+        if type(a) is Tensor:
+            return args if type(b) is Tensor else (a, _constant(b, a.data.dtype))
+        if type(b) is Tensor:
+            return (_constant(a, b.data.dtype), b)
+    like = next((a for a in args if isinstance(a, Tensor)), None)
+    if like is None:
+        return None
     return tuple(a if isinstance(a, Tensor) else _constant(a, like.dtype) for a in args)
 
 
 def _constant(x: Any, dtype: np.dtype) -> Tensor:
     if type(x) is np.ndarray and x.dtype.kind == "f":
-        data = x
-    elif type(x) in _PYTHON_NUMBERS:
-        data = np.asarray(x, dtype=dtype)
-    else:
-        return Tensor(x)
+        return _node(x, False, (), None, None)
+    if type(x) in _PYTHON_NUMBERS:
+        return _node(np.asarray(x, dtype=dtype), False, (), None, None)
+    return Tensor(x)
+
+
+def _node(
+    data: np.ndarray, requires_grad: bool, parents: tuple[Tensor, ...], fn: Op | None, options: Any
+) -> Tensor:
+    """A Tensor around an array already known to be floating: an operation's output, or a constant."""
     t = Tensor.__new__(Tensor)
     t.data = data
-    t.requires_grad = False
+    t.requires_grad = requires_grad
     t._name = None
     t._grad = None
     t._grad_own = False
     t._grad_root = -1
-    t._parents = ()
-    t._fn = None
-    t._options = None
+    t._parents = parents
+    t._fn = fn
+    t._options = options
     t._seq = next(_creation_order)
     return t
 
@@ -630,24 +633,39 @@ def _run_rules(
         if entry is None:  # no rule gave this tensor a gradient
             continue
         g = entry[0]
+        fn = node._fn
         if targets is None:
-            if _store(node, entry, root):
+            if node._grad is None and fn is not None:  # an intermediate, reached for the first time
+                node._grad = g
+                node._grad_root = root._seq
+            elif _store(node, entry, root):
                 stale.append(node)
         elif id(node) in targets:
             found[id(node)] = entry
-        fn = node._fn
         if fn is None:
             continue
         parents = node._parents
-        mask = [p.requires_grad and (needed is None or id(p) in needed) for p in parents]
         if create_graph:
-            grads = fn.vjp(g, node, parents, mask, node._options)
+            out, inputs = node, parents
+        elif len(parents) == 1:
+            out, inputs = node.data, (parents[0].data,)
         else:
-            grads = fn.vjp(g, node.data, [p.data for p in parents], mask, node._options)
-        for parent, pg in zip(parents, grads):
+            out, inputs = node.data, [p.data for p in parents]
+        options = node._options or _NO_OPTIONS
+        rules = fn.rules
+        grads = fn.vjp(g, out, inputs, options) if rules is None else None
+        for i, parent in enumerate(parents):
+            if not parent.requires_grad or (needed is not None and id(parent) not in needed):
+                continue
+            pg = rules[i](g, out, *inputs, **options) if grads is None else grads[i]
             if pg is None:
                 continue
-            pg, owned = _shaped_like(pg, parent, fn.name, create_graph)
+            if create_graph or type(pg) is not np.ndarray or pg.shape != parent.data.shape:
+                pg, owned = _shaped_like(pg, parent, fn.name, create_graph)
+            elif pg.dtype != parent.data.dtype:
+                pg, owned = pg.astype(parent.data.dtype), True
+            else:
+                owned = False
             key = id(parent)
             if key in pending:
                 pending[key] = _sum(pending[key], pg, create_graph)
