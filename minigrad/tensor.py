@@ -551,8 +551,7 @@ def grad(
     """
     if not isinstance(output, Tensor):
         raise TypeError(f"grad: output must be a Tensor, got {type(output).__name__}")
-    single = isinstance(inputs, Tensor)
-    inputs = (inputs,) if single else tuple(inputs)
+    inputs = (inputs,) if isinstance(inputs, Tensor) else tuple(inputs)
     for i, x in enumerate(inputs):
         if not isinstance(x, Tensor):
             raise TypeError(f"grad: inputs[{i}] is a {type(x).__name__}, not a Tensor")

@@ -134,18 +134,8 @@ def assert_grads_match(
     atol = (1e-4 if low_precision else 1e-9) if atol is None else atol
     rtol = (1e-3 if low_precision else 1e-6) if rtol is None else rtol
 
-    out = fn(*copies)
-    if not isinstance(out, Tensor):
-        raise TypeError(f"assert_grads_match: fn must return a Tensor, got {type(out).__name__}")
-    if not out.requires_grad:
-        raise ValueError("assert_grads_match: fn's output does not require a gradient; nothing to compare")
-    if upstream is None:
-        upstream = np.random.default_rng(0).standard_normal(out.shape).astype(out.dtype)
-    upstream = np.array(upstream, dtype=out.dtype)
-    if upstream.shape != out.shape:
-        raise ValueError(
-            f"assert_grads_match: upstream has shape {upstream.shape} but fn's output has shape {out.shape}"
-        )
+    out = _output_of(fn, copies)
+    upstream = _upstream_for(out, upstream)
     out.backward(upstream.copy())
 
     values = [np.array(x.data) if isinstance(x, Tensor) else x for x in copies]
@@ -154,30 +144,53 @@ def assert_grads_match(
         raise ValueError(
             f"assert_grads_match: analytic returned {len(expected)} gradients for {len(inputs)} inputs"
         )
-
     for i, (x, want) in enumerate(zip(copies, expected)):
-        if not (isinstance(x, Tensor) and x.requires_grad):
-            continue
-        which = f"input {i}" + (f" ({x.name!r})" if x.name else "") + f" of shape {x.shape}"
-        if want is None:
-            raise ValueError(f"assert_grads_match: analytic gave None for {which}, which requires a gradient")
-        want = np.asarray(want, dtype=np.float64)
-        # An input the output does not depend on is never reached by backward(); its gradient is zero.
-        got = np.zeros(x.shape) if x.grad is None else np.asarray(x.grad, dtype=np.float64)
-        if got.shape != x.shape:
-            raise AssertionError(
-                f"{which}: backward() gave a gradient of shape {got.shape} (output shape {out.shape})"
-            )
-        if want.shape != x.shape:
-            raise AssertionError(
-                f"{which}: the analytic gradient has shape {want.shape}, not the input's shape"
-            )
-        close = np.isclose(got, want, atol=atol, rtol=rtol)
-        if not close.all():
-            index = tuple(int(k) for k in np.argwhere(~close)[0])
-            raise AssertionError(
-                f"{which}, element {index}: backward() gives {got[index]:.10g}, the analytic gradient "
-                f"{want[index]:.10g} (difference {abs(got[index] - want[index]):.3g}; "
-                f"{int((~close).sum())} of {close.size} elements differ; output shape {out.shape}; "
-                f"atol={atol:g}, rtol={rtol:g})"
-            )
+        if isinstance(x, Tensor) and x.requires_grad:
+            which = f"input {i}" + (f" ({x.name!r})" if x.name else "") + f" of shape {x.shape}"
+            _assert_close(which, x, want, out.shape, atol, rtol)
+
+
+def _output_of(fn: Callable[..., Tensor], inputs: list[Any]) -> Tensor:
+    out = fn(*inputs)
+    if not isinstance(out, Tensor):
+        raise TypeError(f"assert_grads_match: fn must return a Tensor, got {type(out).__name__}")
+    if not out.requires_grad:
+        raise ValueError("assert_grads_match: fn's output does not require a gradient; nothing to compare")
+    return out
+
+
+def _upstream_for(out: Tensor, upstream: Any) -> np.ndarray:
+    """The gradient flowing into `out`: the caller's, or one drawn from a fixed seed (the same every run)."""
+    if upstream is None:
+        upstream = np.random.default_rng(0).standard_normal(out.shape).astype(out.dtype)
+    upstream = np.array(upstream, dtype=out.dtype)
+    if upstream.shape != out.shape:
+        raise ValueError(
+            f"assert_grads_match: upstream has shape {upstream.shape} but fn's output has shape {out.shape}"
+        )
+    return upstream
+
+
+def _assert_close(
+    which: str, x: Tensor, want: Any, out_shape: tuple[int, ...], atol: float, rtol: float
+) -> None:
+    if want is None:
+        raise ValueError(f"assert_grads_match: analytic gave None for {which}, which requires a gradient")
+    want = np.asarray(want, dtype=np.float64)
+    # An input the output does not depend on is never reached by backward(); its gradient is zero.
+    got = np.zeros(x.shape) if x.grad is None else np.asarray(x.grad, dtype=np.float64)
+    if got.shape != x.shape:
+        raise AssertionError(
+            f"{which}: backward() gave a gradient of shape {got.shape} (output shape {out_shape})"
+        )
+    if want.shape != x.shape:
+        raise AssertionError(f"{which}: the analytic gradient has shape {want.shape}, not the input's shape")
+    close = np.isclose(got, want, atol=atol, rtol=rtol)
+    if not close.all():
+        index = tuple(int(k) for k in np.argwhere(~close)[0])
+        raise AssertionError(
+            f"{which}, element {index}: backward() gives {got[index]:.10g}, the analytic gradient "
+            f"{want[index]:.10g} (difference {abs(got[index] - want[index]):.3g}; "
+            f"{int((~close).sum())} of {close.size} elements differ; output shape {out_shape}; "
+            f"atol={atol:g}, rtol={rtol:g})"
+        )
