@@ -12,7 +12,7 @@ from hypothesis import strategies as st
 from minigrad import Tensor
 from nets import datasets
 from nets import twolayer as tl
-from nets.cli import DEFAULTS
+from nets.twolayer.command import DEFAULTS
 
 activations = st.sampled_from(tl.ACTIVATIONS)
 seeds = st.integers(0, 2**32 - 1)
@@ -414,7 +414,7 @@ def test_training_reports_every_cost_to_the_callback_and_starts_from_the_seeded_
 def test_an_exploding_run_stops_and_names_the_iteration():
     X, Y = datasets.moons(seed=0)
     seen = []
-    with pytest.raises(tl.TrainingDiverged, match=r"at iteration \d+.*smaller than 10000") as info:
+    with pytest.raises(tl.TrainingDivergedError, match=r"at iteration \d+.*smaller than 10000") as info:
         tl.train(X, Y, 10, hidden_activation="relu", learning_rate=1e4, iterations=500, seed=0,
                  callback=lambda i, J: seen.append(J))  # fmt: skip
     stopped = info.value
@@ -427,7 +427,7 @@ def test_an_exploding_run_stops_and_names_the_iteration():
 def test_a_sigmoid_run_whose_cost_grows_without_bound_stops_too():
     # The cost from logits stays finite however far the steps throw the weights: growth is the sign.
     X, Y = datasets.moons(seed=0)
-    with pytest.raises(tl.TrainingDiverged, match=r"at iteration \d+ \(from 0\.68\d+ at the start\)"):
+    with pytest.raises(tl.TrainingDivergedError, match=r"at iteration \d+ \(from 0\.68\d+ at the start\)"):
         tl.train(X, Y, 10, learning_rate=1e4, iterations=1000, seed=0)
 
 

@@ -196,7 +196,7 @@ def test_plot_of_data_with_three_features_has_the_cost_curve_only(tmp_path):
 def test_without_matplotlib_plot_says_how_to_install_it_before_training(tmp_path):
     code = (
         "import sys; sys.modules['matplotlib'] = None\n"  # makes `import matplotlib` fail
-        "from nets.twolayer import main\n"
+        "from nets.twolayer.command import main\n"
         "raise SystemExit(main(['--plot', 'run.png', '--iterations', '5']))"
     )
     result = run(cwd=tmp_path, code=code)
