@@ -201,3 +201,13 @@ def test_gradient_norms_leave_no_gradient_behind():
     dW, dZ = gradients.gradient_norms(P, X, Y, "tanh")
     assert len(dW) == len(dZ) == 3 and all(np.isfinite(dW)) and all(v > 0 for v in dW)
     assert all(p.grad is None for p in P.values())
+
+
+@pytest.mark.parametrize("columns", [60, 80, 100, 140])
+def test_help_never_breaks_a_default_combination(columns, capsys, monkeypatch):
+    monkeypatch.setenv("COLUMNS", str(columns))
+    with pytest.raises(SystemExit):
+        main(["--help"])
+    words = capsys.readouterr().out.split()
+    for combo in gradients.DEFAULT_COMBINATIONS:
+        assert any(word.strip("(),:") == combo for word in words), combo

@@ -457,3 +457,37 @@ def test_the_default_run_learns_the_moons_to_95_percent_held_out(seed):
 def test_a_nan_probability_is_refused_like_one_outside_0_1():
     with pytest.raises(ValueError, match=r"probabilities in \[0, 1\].*found nan"):
         tl.compute_cost(np.array([[0.5, np.nan]]), np.array([[1, 0]]))
+
+
+@pytest.mark.parametrize("extra", [{"n_h": 3}, {"seed": 0}, {"init": "he"}])
+def test_training_from_given_parameters_refuses_what_would_draw_new_ones(extra):
+    start = tl.initialize_parameters(2, 3, seed=1)
+    with pytest.raises(ValueError, match=f"train: {next(iter(extra))} would draw new parameters"):
+        tl.train(XOR_X, XOR_Y, parameters=start, iterations=2, **extra)
+    with pytest.raises(ValueError, match="needs n_h"):
+        tl.train(XOR_X, XOR_Y, iterations=2)
+
+
+def test_one_check_of_the_formulas_holds_the_pass_it_compared():
+    X, Y = datasets.moons(m=40, seed=3)
+    start = tl.initialize_parameters(2, 5, seed=3)
+    check = tl.check_formulas(start, X, Y, "relu")
+    _, cache = tl.forward_propagation(X, start, "relu")
+    closed = tl.backward_propagation(start, cache, X, Y, "relu")
+    for name in tl.GRADIENT_NAMES:
+        np.testing.assert_array_equal(check.closed_form[name], closed[name])
+        assert check.differences[name] < 1e-12
+    # J is the lab's formula as written, after its backward pass: its graph carries the gradients compared
+    assert check.J.name == "J" and check.J.item() == pytest.approx(tl.compute_cost(cache["A2"], Y).item())
+    W1 = next(t for t in _graph_leaves(check.J) if t.name == "W1")
+    np.testing.assert_array_equal(W1.grad, check.autograd["dW1"])
+
+
+def _graph_leaves(t):
+    seen, stack = {}, [t]
+    while stack:
+        x = stack.pop()
+        if id(x) not in seen:
+            seen[id(x)] = x
+            stack.extend(x.parents)
+    return [x for x in seen.values() if not x.parents]
