@@ -62,20 +62,30 @@ AGREE_BELOW = 1e-10  # closed form and autograd differ by rounding only: ~1e-16 
 
 
 def train_parser() -> argparse.ArgumentParser:
-    d = DEFAULTS
     p = Parser(
         prog=PROG,
         description="Train the lab's two-layer network with minigrad's backward pass, check its gradients "
         "against the lab's formulas, and report.",
         epilog=f"To use saved parameters on new data: {PROG} predict --help",
     )
+    _data_options(p)
+    _training_options(p)
+    _output_options(p)
+    return p
+
+
+def _data_options(p: argparse.ArgumentParser) -> None:
     p.add_argument(
         "--data",
-        default=d["data"],
+        default=DEFAULTS["data"],
         metavar="NAME|PATH.csv",
         help=f"{', '.join(datasets.BUILT_IN)}, or a CSV file: features then the 0/1 label per row "
-        f"(default {d['data']})",
+        f"(default {DEFAULTS['data']})",
     )
+
+
+def _training_options(p: argparse.ArgumentParser) -> None:
+    d = DEFAULTS
     p.add_argument(
         "--hidden", type=positive_int, default=d["hidden"], metavar="N", help="hidden units (%(default)s)"
     )
@@ -102,17 +112,20 @@ def train_parser() -> argparse.ArgumentParser:
     p.add_argument(
         "--seed",
         type=seed_number,
-        default=d["seed"],
+        default=DEFAULTS["seed"],
         metavar="N",
         help="seed for the data, the split and the parameters (%(default)s)",
     )
     p.add_argument(
         "--test-fraction",
         type=fraction,
-        default=d["test_fraction"],
+        default=DEFAULTS["test_fraction"],
         metavar="F",
         help="share of examples held out to test on, 0 to 0.99 (%(default)s)",
     )
+
+
+def _output_options(p: argparse.ArgumentParser) -> None:
     p.add_argument(
         "--save",
         type=Path,
@@ -133,7 +146,6 @@ def train_parser() -> argparse.ArgumentParser:
         "(.svg .png .pdf .dot)",
     )
     p.add_argument("--quiet", action="store_true", help="print only the final result")
-    return p
 
 
 def predict_parser() -> argparse.ArgumentParser:
