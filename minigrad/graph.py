@@ -133,7 +133,9 @@ def _kind(t: Tensor) -> str:
 
 
 def _number(x: float) -> str:
-    return f"{x:.4g}"
+    """Four significant digits; never `-0`, which a value that rounds to zero would otherwise show."""
+    text = f"{x:.4g}"
+    return text[1:] if text.startswith("-") and float(text) == 0 else text
 
 
 def _values(data: np.ndarray) -> str:
@@ -239,6 +241,27 @@ def draw_graph(
 
     Render it with graphviz's own API (`.render("graph", format="svg")`), or use `save_graph`.
     """
+    _check_options(t, rankdir, max_nodes)
+    tensors = _walk(t)
+    drawn = _choose_nodes(tensors, max_nodes)
+    ids = _NodeIds(drawn)
+
+    g = ComputationGraph(name="computation_graph")
+    g.attr(rankdir=rankdir, fontname="Helvetica", nodesep="0.25", ranksep="0.35", labelloc="b")
+    g.attr("node", fontname="Helvetica", fontsize="12", margin="0.08,0.04")
+    g.attr("edge", arrowsize="0.7", color="#444444")
+    norms = _draw_tensors(g, drawn, ids, show_values, show_grads)
+    cut_ops = _draw_operations(g, drawn, ids)
+
+    notes = [title] if title else []
+    if len(drawn) < len(tensors):
+        notes.append(_draw_cut(g, tensors, drawn, ids, cut_ops, max_nodes))
+    not_finite = any(not math.isfinite(n) for n in norms)
+    g.attr(label=_legend(bool(norms), not_finite, notes))
+    return g
+
+
+def _check_options(t: Tensor, rankdir: str, max_nodes: int | None) -> None:
     if not isinstance(t, Tensor):
         raise TypeError(f"draw_graph: expected a minigrad Tensor, got {type(t).__name__}")
     if rankdir not in _RANKDIRS:
@@ -248,69 +271,80 @@ def draw_graph(
     ):
         raise ValueError(f"draw_graph: max_nodes must be a positive integer or None; got {max_nodes!r}")
 
-    tensors = _walk(t)
-    n_ops = sum(1 for x in tensors if x.parents)
 
-    # Keep the nearest tensors, each with the operation that made it, while the budget lasts. A prefix of
-    # the breadth-first order is connected to `t`, so the drawn part is one piece.
-    kept = len(tensors)
-    if max_nodes is not None:
-        budget = max_nodes
-        for i, x in enumerate(tensors):
-            budget -= 2 if x.parents else 1
-            if budget < 0:
-                kept = max(i, 1)  # the output itself is always drawn
-                break
-    drawn = tensors[:kept]
-    drawn_ops = sum(1 for x in drawn if x.parents)
+def _choose_nodes(tensors: list[Tensor], max_nodes: int | None) -> list[Tensor]:
+    """The nearest tensors, each with the operation that made it, while the budget of nodes lasts.
 
-    ids: dict[int, str] = {}
-    used: set[str] = set()
+    A prefix of the breadth-first order is connected to the output, so the drawn part is one piece.
+    """
+    if max_nodes is None:
+        return tensors
+    budget = max_nodes
+    for i, x in enumerate(tensors):
+        budget -= 2 if x.parents else 1
+        if budget < 0:
+            return tensors[: max(i, 1)]  # the output itself is always drawn
+    return tensors
 
-    def unique(candidate: str) -> str:
+
+class _NodeIds:
+    """Node ids: a tensor's name where it is a plain identifier used once, else `t<k>`; all unique."""
+
+    def __init__(self, drawn: list[Tensor]) -> None:
+        self.used: set[str] = set()
+        self.of: dict[int, str] = {}
+        names = Counter(x.name for x in drawn if x.name is not None)
+        for i, x in enumerate(drawn):
+            own = x.name is not None and _IDENTIFIER.match(x.name) and names[x.name] == 1
+            self.of[id(x)] = self.unique(x.name if own else f"t{len(drawn) - 1 - i}")
+
+    def unique(self, candidate: str) -> str:
         name, k = candidate, 1
-        while name in used:
+        while name in self.used:
             k += 1
             name = f"{candidate}_{k}"
-        used.add(name)
+        self.used.add(name)
         return name
 
-    # A tensor's name is its node's id (and the SVG node's title) where it is a plain, unique identifier.
-    names = Counter(x.name for x in drawn if x.name is not None)
-    for i, x in enumerate(drawn):
-        own = x.name is not None and _IDENTIFIER.match(x.name) and names[x.name] == 1
-        ids[id(x)] = unique(x.name if own else f"t{len(drawn) - 1 - i}")
+    def __getitem__(self, t: Tensor) -> str:
+        return self.of[id(t)]
 
-    g = ComputationGraph(name="computation_graph")
-    g.attr(rankdir=rankdir, fontname="Helvetica", nodesep="0.25", ranksep="0.35", labelloc="b")
-    g.attr("node", fontname="Helvetica", fontsize="12", margin="0.08,0.04")
-    g.attr("edge", arrowsize="0.7", color="#444444")
+    def __contains__(self, t: Tensor) -> bool:
+        return id(t) in self.of
 
-    any_grad = not_finite = False
+
+def _draw_tensors(
+    g: graphviz.Digraph, drawn: list[Tensor], ids: _NodeIds, show_values: bool, show_grads: bool
+) -> list[float]:
+    """A box per tensor, bordered by its kind, filled by its gradient's norm; returns the norms shown."""
+    norms = []
     for x in drawn:
-        node_id = ids[id(x)]
         kind = _kind(x)
         norm = float(np.linalg.norm(x.grad)) if show_grads and x.grad is not None else None
         fill, font = "white", "black"
         if norm is not None:
-            any_grad = True
-            not_finite = not_finite or not math.isfinite(norm)
+            norms.append(norm)
             fill = _grad_colour(norm)
             font = "white" if fill in _DARK else "black"
         g.node(
-            node_id,
-            label=_tensor_label(x, node_id, show_values, norm),
+            ids[x],
+            label=_tensor_label(x, ids[x], show_values, norm),
             fillcolor=fill,
             fontcolor=font,
             **{"class": f"tensor {kind}"},
             **_KIND_STYLE[kind],
         )
+    return norms
 
+
+def _draw_operations(g: graphviz.Digraph, drawn: list[Tensor], ids: _NodeIds) -> list[str]:
+    """An oval per operation, with edges from its inputs and to its output; returns the ids of the
+    operations some of whose inputs were not drawn."""
     cut_ops: list[str] = []
     for i, x in enumerate(drawn):
         if not x.parents:
             continue
-        op_id = unique(f"{x.op or 'op'}_{len(drawn) - 1 - i}")
+        op_id = ids.unique(f"{x.op or 'op'}_{len(drawn) - 1 - i}")
         g.node(
             op_id,
             label=x.op or "?",
@@ -324,44 +358,48 @@ def draw_graph(
             height="0.3",
             **{"class": "op"},
         )
-        missing = False
         for parent in x.parents:
-            if id(parent) in ids:
-                g.edge(ids[id(parent)], op_id)
-            else:
-                missing = True
-        if missing:
+            if parent in ids:
+                g.edge(ids[parent], op_id)
+        if any(parent not in ids for parent in x.parents):
             cut_ops.append(op_id)
-        g.edge(op_id, ids[id(x)])
+        g.edge(op_id, ids[x])
+    return cut_ops
 
-    notes = []
-    if title:
-        notes.append(title)
-    if kept < len(tensors):
-        left_tensors, left_ops = len(tensors) - kept, n_ops - drawn_ops
-        summary = (
-            f"{left_tensors:,} more tensors and {left_ops:,} more operations are not drawn "
-            f"(max_nodes={max_nodes}; draw_graph(t, max_nodes=None) draws all)"
-        )
-        notes.append(
-            f"Drawn: the {kept:,} of {len(tensors):,} tensors and {drawn_ops:,} of {n_ops:,} operations "
-            f"nearest the output.\n{summary}."
-        )
-        summary_id = unique("not_drawn")
-        g.node(
-            summary_id,
-            label=f"⋯ {left_tensors:,} tensors and {left_ops:,} operations\\n"
-            f"not drawn (max_nodes={max_nodes})",
-            shape="note",
-            style="dashed",
-            color="#888888",
-            fontcolor="#555555",
-            **{"class": "summary"},
-        )
-        for op_id in cut_ops:
-            g.edge(summary_id, op_id, style="dashed", color="#888888")
-    g.attr(label=_legend(show_grads and any_grad, not_finite, notes))
-    return g
+
+def _draw_cut(
+    g: graphviz.Digraph,
+    tensors: list[Tensor],
+    drawn: list[Tensor],
+    ids: _NodeIds,
+    cut_ops: list[str],
+    max_nodes: int | None,
+) -> str:
+    """A dashed node standing for what was not drawn, joined to where the graph was cut; returns the note
+    for the legend."""
+    n_ops = sum(1 for x in tensors if x.parents)
+    drawn_ops = sum(1 for x in drawn if x.parents)
+    left_tensors, left_ops = len(tensors) - len(drawn), n_ops - drawn_ops
+    summary_id = ids.unique("not_drawn")
+    g.node(
+        summary_id,
+        label=f"⋯ {left_tensors:,} tensors and {left_ops:,} operations\\nnot drawn (max_nodes={max_nodes})",
+        shape="note",
+        style="dashed",
+        color="#888888",
+        fontcolor="#555555",
+        **{"class": "summary"},
+    )
+    for op_id in cut_ops:
+        g.edge(summary_id, op_id, style="dashed", color="#888888")
+    summary = (
+        f"{left_tensors:,} more tensors and {left_ops:,} more operations are not drawn "
+        f"(max_nodes={max_nodes}; draw_graph(t, max_nodes=None) draws all)"
+    )
+    return (
+        f"Drawn: the {len(drawn):,} of {len(tensors):,} tensors and {drawn_ops:,} of {n_ops:,} operations "
+        f"nearest the output.\n{summary}."
+    )
 
 
 def to_dot(t: Tensor, **options: Any) -> str:

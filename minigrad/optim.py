@@ -128,6 +128,17 @@ def zero_grad(tensors: Iterable[Tensor]) -> None:
         t.grad = None
 
 
+def global_norm(tensors: Iterable[Tensor]) -> float:
+    """The norm of all the tensors' gradients together, `sqrt(sum of every gradient element squared)`.
+
+    Tensors without a gradient are skipped. The squares are summed in float64, so that float32 gradients
+    of an exploding network do not overflow; the result may still be inf or nan.
+    """
+    return math.sqrt(
+        sum(float(np.sum(np.square(t.grad, dtype=np.float64))) for t in tensors if t.grad is not None)
+    )
+
+
 def clip_grad_norm(tensors: Sequence[Tensor] | Iterable[Tensor], max_norm: float) -> float:
     """Scale the gradients in place so that their global norm is at most `max_norm`; return the norm before.
 
@@ -136,9 +147,8 @@ def clip_grad_norm(tensors: Sequence[Tensor] | Iterable[Tensor], max_norm: float
     A NaN or infinite norm raises `FloatingPointError`: no rescaling can give such a step a direction.
     """
     max_norm = _positive("max_norm", max_norm)
-    grads = [t.grad for t in tensors if t.grad is not None]
-    # Sum of squares in float64: float32 gradients of an exploding network would overflow.
-    norm = math.sqrt(sum(float(np.sum(np.square(g, dtype=np.float64))) for g in grads))
+    tensors = list(tensors)
+    norm = global_norm(tensors)
     if not math.isfinite(norm):
         raise FloatingPointError(
             f"clip_grad_norm: the gradients' global norm is {norm} (they contain NaN or inf); "
@@ -146,8 +156,9 @@ def clip_grad_norm(tensors: Sequence[Tensor] | Iterable[Tensor], max_norm: float
         )
     if norm > max_norm:
         scale = max_norm / norm
-        for g in grads:
-            g *= scale
+        for t in tensors:
+            if t.grad is not None:
+                t.grad *= scale
     return norm
 
 

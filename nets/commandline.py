@@ -1,4 +1,4 @@
-"""What the commands `python -m nets.twolayer` and `python -m nets.gradients` share.
+"""What the commands `python -m nets.twolayer` and `python -m nets.gradients` share: the command-line helpers.
 
 Bad input ends a command with one line on stderr, `error: ...`, and exit status 2, before any work is
 done or any file written: argparse's own complaints included (`Parser`), and every output path checked
@@ -69,6 +69,17 @@ def _whole_number(text: str, smallest: int, too_small: str) -> int:
         raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
     if value < smallest:
         raise argparse.ArgumentTypeError(f"{too_small}, got {value}")
+    return value
+
+
+def fraction(text: str) -> float:
+    """A share from 0 up to, not including, 1 (of the examples held out, say)."""
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number") from None
+    if not 0 <= value < 1:
+        raise argparse.ArgumentTypeError(f"must be at least 0 and below 1, got {text}")
     return value
 
 

@@ -14,6 +14,8 @@ from pathlib import Path
 
 import numpy as np
 
+from nets.checks import whole_number
+
 Data = tuple[np.ndarray, np.ndarray]
 
 
@@ -34,8 +36,8 @@ def _labelled(points_0: np.ndarray, points_1: np.ndarray, rng: np.random.Generat
 
 
 def _halves(m: int) -> tuple[int, int]:
-    if isinstance(m, bool) or not isinstance(m, int | np.integer) or m < 2:
-        raise ValueError(f"a data set needs at least 2 examples (one of each class); got m={m!r}")
+    """How many examples of each class: a data set needs at least 2 examples, one of each."""
+    m = whole_number(m, "m", smallest=2, why=" (a data set needs at least 2 examples, one of each class)")
     return m // 2, m - m // 2
 
 

@@ -8,9 +8,10 @@ Layout as in the lab: one example per column, `X` is `(n_x, m)`, `Y` is `(n_y, m
     A[L] = sigmoid(Z[L])             the output, as in the lab
 
 Everything is built from minigrad operations, so `backward()` gives every `W[c].grad`, `Z[c].grad`.
-Initialisation is `nets.initialisation`'s, shared with the two-layer network, and so are its costs
-(`nets.twolayer`): `compute_cost(AL, Y)`, the lab's formula as written, and `compute_cost_from_logits(ZL, Y)`,
-the same cost from `Z[L]`, the one to use where outputs saturate (an exploding network, the lab's step 4).
+Initialisation is `nets.initialisation`'s (`initialize_layers`), shared with the two-layer network, and so
+are its costs (`nets.costs`): `compute_cost(AL, Y)`, the lab's formula as written, and
+`compute_cost_from_logits(ZL, Y)`, the same cost from `Z[L]`, the one to use where outputs saturate (an
+exploding network, the lab's step 4).
 """
 
 from __future__ import annotations
@@ -21,8 +22,9 @@ from typing import Any
 import numpy as np
 
 from minigrad import Tensor, no_grad
-from nets.initialisation import INITIALISATIONS, initialize_parameters
-from nets.twolayer import compute_cost, compute_cost_from_logits
+from nets import metrics
+from nets.costs import compute_cost, compute_cost_from_logits
+from nets.initialisation import INITIALISATIONS, initialize_layers
 
 __all__ = [
     "HIDDEN_ACTIVATIONS",
@@ -30,7 +32,7 @@ __all__ = [
     "compute_cost",
     "compute_cost_from_logits",
     "forward_propagation",
-    "initialize_parameters",
+    "initialize_layers",
     "number_of_layers",
     "predict",
 ]
@@ -80,10 +82,10 @@ def forward_propagation(
 def predict(
     parameters: dict[str, Any], X: Any, hidden_activation: str | Sequence[str] = "sigmoid"
 ) -> np.ndarray:
-    """0/1 predictions of shape `(n_y, m)`: 1 where `A[L] > 0.5`."""
+    """0/1 predictions of shape `(n_y, m)`: 1 where `A[L] > 0.5` (`nets.metrics.THRESHOLD`)."""
     with no_grad():
         AL, _ = forward_propagation(X, parameters, hidden_activation)
-    return (AL.data > 0.5).astype(np.int64)
+    return metrics.predictions(AL.data)
 
 
 def _hidden_activations(hidden_activation: str | Sequence[str], L: int) -> list[str]:

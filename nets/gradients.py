@@ -41,7 +41,7 @@ from pathlib import Path
 import numpy as np
 
 from minigrad import Tensor
-from minigrad.optim import SGD, clip_grad_norm
+from minigrad.optim import SGD, clip_grad_norm, global_norm
 from nets import datasets, deep
 from nets.commandline import (
     Parser,
@@ -54,13 +54,12 @@ from nets.commandline import (
     save_figure,
     seed_number,
 )
-from nets.twolayer import DIVERGED_ABOVE
+from nets.training import has_diverged
 
 DEFAULT_COMBINATIONS = ("sigmoid+lab", "tanh+glorot", "relu+lab", "relu+he", "relu+normal:0.5")
-# A training run "stalled" when its cost fell by less than this fraction of where it started,
-# and "diverged" when it rose above GREW times where it started, as the lab's network's training says.
+# A training run "stalled" when its cost fell by less than this fraction of where it started; it
+# "diverged" by `nets.training`'s rule, the same as the lab's network's training.
 STALLED = 0.05
-GREW = DIVERGED_ABOVE
 
 
 @dataclass(frozen=True)
@@ -124,7 +123,7 @@ def make_data(name: str, m: int, seed: int) -> tuple[np.ndarray, np.ndarray]:
 
 
 def network_parameters(combo: Combination, layer_sizes: Sequence[int], seed: int) -> dict[str, Tensor]:
-    arrays = deep.initialize_parameters(layer_sizes, combo.init, std=combo.std, seed=seed)
+    arrays = deep.initialize_layers(layer_sizes, combo.init, std=combo.std, seed=seed)
     return {name: Tensor(value, requires_grad=True, name=name) for name, value in arrays.items()}
 
 
@@ -157,8 +156,8 @@ class TrainingRun:
 
     @property
     def outcome(self) -> str:
-        """`diverged` (NaN or inf, a cost that rose above GREW times its start, or ended above it), else
-        `stalled` (fell by less than STALLED of its start) or `trained`."""
+        """`diverged` (NaN or inf, a cost that rose above DIVERGED_ABOVE times its start, or ended above
+        it), else `stalled` (fell by less than STALLED of its start) or `trained`."""
         first, last = self.costs[0], self.costs[-1]
         dead = f"; then layer {self.dead_layer}'s ReLUs all died" if self.dead_layer is not None else ""
         if self.stopped is not None:
@@ -166,7 +165,7 @@ class TrainingRun:
         if not math.isfinite(last):
             return f"diverged: cost {last} at step {len(self.costs) - 1}"
         peak = max(range(len(self.costs)), key=self.costs.__getitem__)
-        if self.costs[peak] > GREW * first:
+        if has_diverged(self.costs[peak], first):
             return f"diverged: cost rose to {self.costs[peak]:.3g} at step {peak}{dead}"
         if last > first:
             return f"diverged: cost grew from {first:.3g} to {last:.3g}{dead}"
@@ -206,7 +205,7 @@ def train(
             if step == steps or not math.isfinite(run.costs[-1]):
                 break
             J.backward()
-            norm = math.sqrt(sum(float(np.sum(p.grad.astype(np.float64) ** 2)) for p in optimiser.parameters))
+            norm = global_norm(optimiser.parameters)
             run.largest_norm = max(run.largest_norm, norm)
             if not math.isfinite(norm):
                 run.stopped = f"gradient norm {norm} at step {step}"
@@ -266,6 +265,56 @@ def training_table(rows: list[tuple[str, TrainingRun]], steps: int) -> str:
     return "\n".join(lines)
 
 
+# One look per setup, the same in every panel: a colour, a marker and a line style, so that curves that lie
+# on top of each other (sigmoid+lab and relu+lab, both stalled near log 2) both stay visible.
+_MARKERS = ("o", "s", "^", "D", "v", "P", "X", "*")
+_LINESTYLES = ("-", "--", "-.", ":")
+
+
+def _looks(labels: list[str]) -> dict[str, dict[str, object]]:
+    return {
+        label: {"color": f"C{i % 10}", "marker": _MARKERS[i % len(_MARKERS)], "ls": _LINESTYLES[i % 4]}
+        for i, label in enumerate(labels)
+    }
+
+
+def _plot_norms(axes: tuple, labels: list[str], dW: list[list[float]], dZ: list[list[float]], looks) -> None:
+    weights, signals = axes
+    for label, w_norms, z_norms in zip(labels, dW, dZ):
+        layers = range(1, len(w_norms) + 1)
+        weights.semilogy(layers, w_norms, label=label, markersize=6, **looks[label])
+        signals.semilogy(layers, z_norms, label=label, markersize=6, **looks[label])
+    weights.set_title("Weight gradient |dW[c]|")
+    signals.set_title("Gradient reaching the layer, |dZ[c]|")
+    for ax in axes:
+        ax.set_xlabel("layer c")
+        ax.legend(fontsize="small")
+
+
+def _plot_costs(training, runs: list[tuple[str, TrainingRun]], looks) -> None:
+    """The cost curves, a marker every so many steps; a run that diverged ends in a cross at the top."""
+    # Costs span many decades and a diverging run overflows: show the range a student cares about,
+    # from the largest starting cost down, and mark where a diverging run leaves it.
+    finite = [c for _, run in runs for c in run.costs if math.isfinite(c) and c > 0]
+    top = 10 * max((run.costs[0] for _, run in runs if math.isfinite(run.costs[0])), default=1.0)
+    bottom = max(min(finite, default=1.0) / 3, 1e-8)  # a cost of exactly 0 sits on the bottom edge
+    longest = max(len(run.costs) for _, run in runs)
+    for i, (label, run) in enumerate(runs):
+        costs = np.clip(np.array(run.costs, dtype=np.float64), bottom, None)
+        look = dict(looks[label.removesuffix(" clipped")])
+        if run.max_norm is not None:
+            look.update(ls=(0, (1, 1)), marker="x")  # the clipped re-run: dotted, crosses
+        # Markers at staggered steps, so that two curves on the same path show both their markers.
+        every = (i * max(1, longest // 40) // 3, max(1, longest // 12))
+        training.semilogy(costs, label=label, markevery=every, markersize=6, **look)
+        if run.diverged:
+            training.plot(len(run.costs) - 1, top, marker="x", markersize=10, color=look["color"])
+    training.set_ylim(bottom, top * 1.5)
+    training.set_xlabel("gradient-descent step")
+    training.set_title("Cost J (x at the top: diverged)")
+    training.legend(fontsize="small")
+
+
 def plot(
     path: Path,
     labels: list[str],
@@ -276,34 +325,9 @@ def plot(
 ) -> None:
     """|dW[c]| and |dZ[c]| per layer (log scale) and the training curves, written whole to `path`."""
     fig, (weights, signals, training) = pyplot().subplots(1, 3, figsize=(15, 4.8))
-    colours = {}
-    for label, w_norms, z_norms in zip(labels, dW, dZ):
-        layers = range(1, len(w_norms) + 1)
-        (line,) = weights.semilogy(layers, w_norms, marker="o", label=label)
-        signals.semilogy(layers, z_norms, marker="o", color=line.get_color(), label=label)
-        colours[label] = line.get_color()
-    weights.set_title("Weight gradient |dW[c]|")
-    signals.set_title("Gradient reaching the layer, |dZ[c]|")
-    for ax in (weights, signals):
-        ax.set_xlabel("layer c")
-        ax.legend(fontsize="small")
-
-    # Costs span many decades and a diverging run overflows: show the range a student cares about,
-    # from the largest starting cost down, and mark where a diverging run leaves it.
-    finite = [c for _, run in runs for c in run.costs if math.isfinite(c) and c > 0]
-    top = 10 * max((run.costs[0] for _, run in runs if math.isfinite(run.costs[0])), default=1.0)
-    bottom = max(min(finite, default=1.0) / 3, 1e-8)  # a cost of exactly 0 sits on the bottom edge
-    for label, run in runs:
-        costs = np.clip(np.array(run.costs, dtype=np.float64), bottom, None)
-        colour = colours.get(label.removesuffix(" clipped"))
-        style = "--" if run.max_norm is not None else "-"
-        training.semilogy(costs, linestyle=style, color=colour, label=label)
-        if run.diverged:
-            training.plot(len(run.costs) - 1, top, marker="x", markersize=10, color=colour)
-    training.set_ylim(bottom, top * 1.5)
-    training.set_xlabel("gradient-descent step")
-    training.set_title("Cost J (x: diverged)")
-    training.legend(fontsize="small")
+    looks = _looks(labels)
+    _plot_norms((weights, signals), labels, dW, dZ, looks)
+    _plot_costs(training, runs, looks)
     fig.suptitle(title)
     fig.tight_layout()
     save_figure(fig, path)
@@ -332,7 +356,8 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="LIST",
         help="ACTIVATION+INIT,... e.g. relu+he,relu+normal:1.5; activations "
         f"{'|'.join(deep.HIDDEN_ACTIVATIONS)}, initialisations {'|'.join(deep.INITIALISATIONS)} "
-        f"(default: {','.join(DEFAULT_COMBINATIONS)})",
+        # ", " lets the help wrap between two combinations, never inside one
+        f"(default: {', '.join(DEFAULT_COMBINATIONS)})",
     )
     parser.add_argument(
         "--activation",
@@ -382,8 +407,18 @@ def main(argv: Sequence[str] | None = None) -> int:
     return run_command(lambda: experiment(build_parser().parse_args(argv)))
 
 
-def experiment(args: argparse.Namespace) -> int:
-    """The measurements and the report for parsed arguments; see `main`."""
+@dataclass
+class Measurements:
+    """What the experiment measured for each combination: gradient norms, and the training runs."""
+
+    labels: list[str] = field(default_factory=list)
+    dW: list[list[float]] = field(default_factory=list)
+    dZ: list[list[float]] = field(default_factory=list)
+    runs: list[tuple[str, TrainingRun]] = field(default_factory=list)
+
+
+def _checked_setup(args: argparse.Namespace) -> list[Combination]:
+    """The combinations to measure, once the arguments are known to make sense; else a `UsageError`."""
     try:
         combos = combinations_from(args)
         if args.depth < 2:
@@ -397,53 +432,71 @@ def experiment(args: argparse.Namespace) -> int:
     check_output("--plot", args.plot, (".png",))
     if args.plot is not None:
         pyplot()  # a missing matplotlib is said before the experiment runs, not after
+    return combos
 
-    X, Y = make_data(args.data, args.examples, args.seed)
-    sizes = [X.shape[0]] + [args.width] * (args.depth - 1) + [1]
-    labels = [c.label for c in combos]
-    dW_all, dZ_all, runs = [], [], []
+
+def measure(
+    combos: list[Combination], X: np.ndarray, Y: np.ndarray, sizes: list[int], args: argparse.Namespace
+) -> Measurements:
+    """For each combination: the gradient norms at initialisation, then a training run, and a clipped
+    re-run from the same start where the first diverged."""
+    found = Measurements(labels=[c.label for c in combos])
     for combo in combos:
         parameters = network_parameters(combo, sizes, args.seed)
         dW, dZ = gradient_norms(parameters, X, Y, combo.activation)
-        dW_all.append(dW)
-        dZ_all.append(dZ)
+        found.dW.append(dW)
+        found.dZ.append(dZ)
         plain = train(parameters, X, Y, combo.activation, args.steps, args.learning_rate)
-        runs.append((combo.label, plain))
+        found.runs.append((combo.label, plain))
         if plain.diverged:
             parameters = network_parameters(combo, sizes, args.seed)
             clipped = train(parameters, X, Y, combo.activation, args.steps, args.learning_rate, args.clip)
-            runs.append((f"{combo.label} clipped", clipped))
+            found.runs.append((f"{combo.label} clipped", clipped))
+    return found
 
+
+def _clipping_verdict(label: str, run: TrainingRun) -> str:
+    if run.diverged:
+        verdict = "still diverges"
+    elif run.outcome.startswith("trained"):
+        verdict = "trains"
+    else:
+        verdict = "no longer diverges but stalls"
+    return (
+        f"{label.removesuffix(' clipped')} diverges without clipping and {verdict} with "
+        f"clip_grad_norm(max_norm={run.max_norm:g}): the global gradient norm reached "
+        f"{run.largest_norm:.2e} before clipping."
+    )
+
+
+def print_report(found: Measurements, setting: str, args: argparse.Namespace) -> None:
+    print(f"Gradient norms |dW[c]| after one backward pass of the cost J\n{setting}")
+    print(gradient_table(found.labels, found.dW, found.dZ))
+    print()
+    width = max(len(label) for label in found.labels)
+    for label, dW, dZ in zip(found.labels, found.dW, found.dZ):
+        print(f"  {label:<{width}}  {gradient_verdict(dW, dZ)}")
+    print()
+    print(f"Training: {args.steps} steps of gradient descent, learning rate {args.learning_rate:g}")
+    print(training_table(found.runs, args.steps))
+    for label, run in found.runs:
+        if run.max_norm is not None:
+            print(f"\n{_clipping_verdict(label, run)}")
+
+
+def experiment(args: argparse.Namespace) -> int:
+    """The measurements and the report for parsed arguments; see `main`."""
+    combos = _checked_setup(args)
+    X, Y = make_data(args.data, args.examples, args.seed)
+    sizes = [X.shape[0]] + [args.width] * (args.depth - 1) + [1]
+    found = measure(combos, X, Y, sizes, args)
     setting = (
         f"depth {args.depth} (layer sizes {sizes[0]}, {args.width} x {args.depth - 1}, 1), "
         f"{args.data}, {args.examples} examples, seed {args.seed}"
     )
-    print(f"Gradient norms |dW[c]| after one backward pass of the cost J\n{setting}")
-    print(gradient_table(labels, dW_all, dZ_all))
-    print()
-    width = max(len(label) for label in labels)
-    for label, dW, dZ in zip(labels, dW_all, dZ_all):
-        print(f"  {label:<{width}}  {gradient_verdict(dW, dZ)}")
-    print()
-    print(f"Training: {args.steps} steps of gradient descent, learning rate {args.learning_rate:g}")
-    print(training_table(runs, args.steps))
-    for label, training_run in runs:
-        if training_run.max_norm is not None:
-            outcome = training_run.outcome
-            verdict = (
-                "still diverges"
-                if training_run.diverged
-                else "trains"
-                if outcome.startswith("trained")
-                else "no longer diverges but stalls"
-            )
-            print(
-                f"\n{label.removesuffix(' clipped')} diverges without clipping and {verdict} with "
-                f"clip_grad_norm(max_norm={training_run.max_norm:g}): the global gradient norm reached "
-                f"{training_run.largest_norm:.2e} before clipping."
-            )
+    print_report(found, setting, args)
     if args.plot is not None:
-        plot(args.plot, labels, dW_all, dZ_all, runs, f"python -m nets.gradients: {setting}")
+        plot(args.plot, found.labels, found.dW, found.dZ, found.runs, f"python -m nets.gradients: {setting}")
         print(f"\nPlot written to {args.plot}")
     return 0
 

@@ -1,8 +1,9 @@
 """Initialisation (the lab's step 1), for the two-layer network and the deep one alike.
 
 `layer_sizes = [n_x, n_1, ..., n_L]`: `W[c]` has shape `(n[c], n[c-1])` and `b[c]` is `(n[c], 1)` of zeros.
-The lab's bound is the default; the alternatives carry their own authors' names, so that the lab's rule
-(which the lab calls Xavier) is not mistaken for Glorot and Bengio's.
+`initialize_layers(layer_sizes, ...)` draws them all; `nets.twolayer.initialize_parameters(n_x, n_h, n_y)`
+is the lab's two-layer call of it. The lab's bound is the default; the alternatives carry their own
+authors' names, so that the lab's rule (which the lab calls Xavier) is not mistaken for Glorot and Bengio's.
 """
 
 from __future__ import annotations
@@ -11,10 +12,12 @@ from collections.abc import Sequence
 
 import numpy as np
 
+from nets.checks import whole_number
+
 INITIALISATIONS = ("lab", "glorot", "he", "normal")
 
 
-def initialize_parameters(
+def initialize_layers(
     layer_sizes: Sequence[int],
     init: str = "lab",
     std: float | None = None,
@@ -66,7 +69,4 @@ def _check_layer_sizes(layer_sizes: Sequence[int]) -> list[int]:
     sizes = list(layer_sizes)
     if len(sizes) < 2:
         raise ValueError(f"layer_sizes needs at least [n_x, n_y]; got {sizes}")
-    for i, n in enumerate(sizes):
-        if isinstance(n, bool) or not isinstance(n, int | np.integer) or n < 1:
-            raise ValueError(f"layer_sizes[{i}] must be a positive integer; got {n!r} in {sizes}")
-    return [int(n) for n in sizes]
+    return [whole_number(n, f"layer_sizes[{i}] (in {sizes})") for i, n in enumerate(sizes)]

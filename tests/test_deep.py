@@ -27,7 +27,7 @@ SEEDS = range(8)  # the phenomena are statistical: each claim is about the avera
 
 
 def test_shapes_names_and_zero_biases():
-    P = deep.initialize_parameters([3, 5, 4, 1], seed=0)
+    P = deep.initialize_layers([3, 5, 4, 1], seed=0)
     assert sorted(P) == ["W1", "W2", "W3", "b1", "b2", "b3"]
     assert P["W1"].shape == (5, 3) and P["W2"].shape == (4, 5) and P["W3"].shape == (1, 4)
     assert P["b1"].shape == (5, 1) and P["b3"].shape == (1, 1)
@@ -36,9 +36,9 @@ def test_shapes_names_and_zero_biases():
 
 def test_the_same_seed_gives_the_same_parameters():
     for init, std in [("lab", None), ("glorot", None), ("he", None), ("normal", 0.3)]:
-        a = deep.initialize_parameters([4, 6, 1], init, std=std, seed=7)
-        b = deep.initialize_parameters([4, 6, 1], init, std=std, seed=7)
-        c = deep.initialize_parameters([4, 6, 1], init, std=std, seed=8)
+        a = deep.initialize_layers([4, 6, 1], init, std=std, seed=7)
+        b = deep.initialize_layers([4, 6, 1], init, std=std, seed=7)
+        c = deep.initialize_layers([4, 6, 1], init, std=std, seed=8)
         assert all(np.array_equal(a[k], b[k]) for k in a)
         assert not np.array_equal(a["W1"], c["W1"])
 
@@ -58,7 +58,7 @@ N_IN, N_OUT = 400, 200
     ],
 )
 def test_each_initialisation_has_its_bound_and_variance(init, std, bound, variance):
-    W = deep.initialize_parameters([N_IN, N_OUT], init, std=std, seed=0)["W1"]
+    W = deep.initialize_layers([N_IN, N_OUT], init, std=std, seed=0)["W1"]
     assert W.var() == pytest.approx(variance, rel=0.03)
     assert abs(W.mean()) < 5 * math.sqrt(variance / W.size)
     if bound is not None:  # uniform: inside the bound, and reaching close to it
@@ -71,13 +71,13 @@ def test_each_initialisation_has_its_bound_and_variance(init, std, bound, varian
 @pytest.mark.parametrize(
     "call, message",
     [
-        (lambda: deep.initialize_parameters([3, 2], "xavier"), "unknown initialisation 'xavier'"),
-        (lambda: deep.initialize_parameters([3, 2], "normal"), "needs a positive, finite std"),
-        (lambda: deep.initialize_parameters([3, 2], "normal", std=-1.0), "std=-1.0"),
-        (lambda: deep.initialize_parameters([3, 2], "he", std=1.0), 'only used by the "normal"'),
-        (lambda: deep.initialize_parameters([3]), "at least"),
-        (lambda: deep.initialize_parameters([3, 0, 1]), r"layer_sizes\[1\]"),
-        (lambda: deep.initialize_parameters([3, 2.5, 1]), r"layer_sizes\[1\]"),
+        (lambda: deep.initialize_layers([3, 2], "xavier"), "unknown initialisation 'xavier'"),
+        (lambda: deep.initialize_layers([3, 2], "normal"), "needs a positive, finite std"),
+        (lambda: deep.initialize_layers([3, 2], "normal", std=-1.0), "std=-1.0"),
+        (lambda: deep.initialize_layers([3, 2], "he", std=1.0), 'only used by the "normal"'),
+        (lambda: deep.initialize_layers([3]), "at least"),
+        (lambda: deep.initialize_layers([3, 0, 1]), r"layer_sizes\[1\]"),
+        (lambda: deep.initialize_layers([3, 2.5, 1]), r"layer_sizes\[1\]"),
     ],
 )
 def test_bad_initialisation_arguments_are_named(call, message):
@@ -107,7 +107,7 @@ def numpy_forward(X, P, activations):
 
 def small_problem(seed=0, sizes=(3, 4, 5, 1), m=6):
     rng = np.random.default_rng(seed)
-    P = deep.initialize_parameters(list(sizes), "glorot", seed=seed)
+    P = deep.initialize_layers(list(sizes), "glorot", seed=seed)
     for c in range(1, len(sizes)):  # non-zero biases, so that their gradients are checked too
         P[f"b{c}"] = rng.normal(0, 0.5, size=P[f"b{c}"].shape)
     X = rng.normal(size=(sizes[0], m))
@@ -249,10 +249,7 @@ def backward_pass(activation, init, std=None, seed=0):
     X = rng.normal(size=(2, M))
     Y = ((X[0] > 0) != (X[1] > 0)).astype(float)[np.newaxis, :]
     sizes = [2] + [WIDTH] * (DEPTH - 1) + [1]
-    P = {
-        k: Tensor(v, requires_grad=True)
-        for k, v in deep.initialize_parameters(sizes, init, std, seed).items()
-    }
+    P = {k: Tensor(v, requires_grad=True) for k, v in deep.initialize_layers(sizes, init, std, seed).items()}
     _, cache = deep.forward_propagation(X, P, activation)
     # As `python -m nets.gradients` does: the cost from Z[L], whose gradient an exploding network's
     # saturated output does not cut off (the lab's formula as written would pass 0 back there).

@@ -201,3 +201,39 @@ def test_gradient_norms_leave_no_gradient_behind():
     dW, dZ = gradients.gradient_norms(P, X, Y, "tanh")
     assert len(dW) == len(dZ) == 3 and all(np.isfinite(dW)) and all(v > 0 for v in dW)
     assert all(p.grad is None for p in P.values())
+
+
+@pytest.mark.parametrize("columns", [60, 80, 100, 140])
+def test_help_never_breaks_a_default_combination(columns, capsys, monkeypatch):
+    monkeypatch.setenv("COLUMNS", str(columns))
+    with pytest.raises(SystemExit):
+        main(["--help"])
+    words = capsys.readouterr().out.split()
+    for combo in gradients.DEFAULT_COMBINATIONS:
+        assert any(word.strip("(),:") == combo for word in words), combo
+
+
+def _tokens(text):
+    """The words of a report, numbers as floats (NaN as a string), so that two reports compare to rounding."""
+    tokens = []
+    for word in text.split():
+        try:
+            value = float(word.rstrip("%"))
+        except ValueError:
+            tokens.append(word)
+        else:
+            tokens.append(word if math.isnan(value) else value)
+    return tokens
+
+
+def test_the_readme_shows_what_the_default_run_prints(capsys):
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    shown = readme.split("```text\n$ python -m nets.gradients\n", 1)[1].split("```", 1)[0]
+    assert main([]) == 0
+    printed = capsys.readouterr().out
+    assert [len(line.split()) for line in shown.splitlines()] == [
+        len(line.split()) for line in printed.splitlines()
+    ]
+    # the same words and the same numbers, to the last digit shown, give or take another machine's rounding
+    for a, b in zip(_tokens(shown), _tokens(printed)):
+        assert a == pytest.approx(b, rel=0.02) if isinstance(a, float) else a == b, (a, b)

@@ -377,3 +377,13 @@ def test_the_committed_picture_of_the_labs_network_has_its_named_nodes():
     texts = {t.text for t in root.iter(f"{SVG}text")}
     assert {"log A2", "1 - A2", "log(1 - A2)", "Y log A2 + (1 - Y) log(1 - A2)", "-1/m"} <= texts
     assert "‖grad‖" in path.read_text(encoding="utf-8")
+
+
+def test_no_label_shows_minus_zero():
+    x = Tensor(np.array([0.0, 1.5]), requires_grad=True, name="x")
+    y = -x  # -0.0 and -1.5
+    y.name = "y"
+    (y * 0.0).sum().backward()  # and gradients of -0.0 too
+    dot = mg.to_dot(y)
+    assert "-0," not in dot and "-0]" not in dot and "-0<" not in dot and ">-0 " not in dot
+    assert "[0, -1.5]" in dot

@@ -9,6 +9,7 @@ import base64
 import importlib
 import json
 import os
+import re
 import shutil
 import sys
 from pathlib import Path
@@ -162,3 +163,13 @@ def test_step_3_tabulates_all_six_of_the_labs_gradients(executed):
     (table,) = outputs(cells_by_step(executed.cells)["## Step 3"], "text/markdown")
     for name in ("dZ2", "dW2", "db2", "dZ1", "dW1", "db1"):
         assert f"`{name}`" in table
+
+
+def test_step_4_shows_a_network_that_explodes_and_the_same_trained_with_clipping(executed):
+    (cell,) = [cell for cell in executed.cells if cell.get("id") == "step4-exploding"]
+    printed = "".join(out.get("text", "") for out in cell.outputs)
+    plain, clipped = printed.splitlines()
+    assert plain.startswith("without clipping") and re.search(r"(nan|inf) at step \d+$", plain), plain
+    assert "clip_grad_norm(max_norm=1)" in clipped
+    assert float(clipped.split("J = ")[1].split()[0]) < 0.3  # it trains, well below log 2
+    assert [o for o in cell.outputs if "image/png" in o.get("data", {})]

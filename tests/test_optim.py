@@ -264,3 +264,13 @@ def test_clip_grad_norm_refuses_nan_and_bad_max_norm():
     for bad in (0.0, -1.0, math.inf, math.nan):
         with pytest.raises(ValueError, match="max_norm"):
             clip_grad_norm([b], bad)
+
+
+def test_global_norm_is_the_norm_of_every_gradient_together_and_skips_tensors_without_one():
+    from minigrad.optim import global_norm
+
+    a, b, c = (Tensor(np.zeros(s), requires_grad=True) for s in ((2, 2), (3,), (1,)))
+    a.grad, b.grad = np.full((2, 2), 1.5, dtype=np.float32), np.array([2.0, 0.0, -1.0])
+    assert global_norm([a, b, c]) == pytest.approx(math.sqrt(4 * 1.5**2 + 4 + 1))
+    a.grad = np.full((2, 2), 3e38, dtype=np.float32)  # float32 squares would overflow; float64 does not
+    assert math.isfinite(global_norm([a]))

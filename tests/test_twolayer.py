@@ -12,7 +12,7 @@ from hypothesis import strategies as st
 from minigrad import Tensor
 from nets import datasets
 from nets import twolayer as tl
-from nets.cli import DEFAULTS
+from nets.twolayer.command import DEFAULTS
 
 activations = st.sampled_from(tl.ACTIVATIONS)
 seeds = st.integers(0, 2**32 - 1)
@@ -414,7 +414,7 @@ def test_training_reports_every_cost_to_the_callback_and_starts_from_the_seeded_
 def test_an_exploding_run_stops_and_names_the_iteration():
     X, Y = datasets.moons(seed=0)
     seen = []
-    with pytest.raises(tl.TrainingDiverged, match=r"at iteration \d+.*smaller than 10000") as info:
+    with pytest.raises(tl.TrainingDivergedError, match=r"at iteration \d+.*smaller than 10000") as info:
         tl.train(X, Y, 10, hidden_activation="relu", learning_rate=1e4, iterations=500, seed=0,
                  callback=lambda i, J: seen.append(J))  # fmt: skip
     stopped = info.value
@@ -427,7 +427,7 @@ def test_an_exploding_run_stops_and_names_the_iteration():
 def test_a_sigmoid_run_whose_cost_grows_without_bound_stops_too():
     # The cost from logits stays finite however far the steps throw the weights: growth is the sign.
     X, Y = datasets.moons(seed=0)
-    with pytest.raises(tl.TrainingDiverged, match=r"at iteration \d+ \(from 0\.68\d+ at the start\)"):
+    with pytest.raises(tl.TrainingDivergedError, match=r"at iteration \d+ \(from 0\.68\d+ at the start\)"):
         tl.train(X, Y, 10, learning_rate=1e4, iterations=1000, seed=0)
 
 
@@ -457,3 +457,37 @@ def test_the_default_run_learns_the_moons_to_95_percent_held_out(seed):
 def test_a_nan_probability_is_refused_like_one_outside_0_1():
     with pytest.raises(ValueError, match=r"probabilities in \[0, 1\].*found nan"):
         tl.compute_cost(np.array([[0.5, np.nan]]), np.array([[1, 0]]))
+
+
+@pytest.mark.parametrize("extra", [{"n_h": 3}, {"seed": 0}, {"init": "he"}])
+def test_training_from_given_parameters_refuses_what_would_draw_new_ones(extra):
+    start = tl.initialize_parameters(2, 3, seed=1)
+    with pytest.raises(ValueError, match=f"train: {next(iter(extra))} would draw new parameters"):
+        tl.train(XOR_X, XOR_Y, parameters=start, iterations=2, **extra)
+    with pytest.raises(ValueError, match="needs n_h"):
+        tl.train(XOR_X, XOR_Y, iterations=2)
+
+
+def test_one_check_of_the_formulas_holds_the_pass_it_compared():
+    X, Y = datasets.moons(m=40, seed=3)
+    start = tl.initialize_parameters(2, 5, seed=3)
+    check = tl.check_formulas(start, X, Y, "relu")
+    _, cache = tl.forward_propagation(X, start, "relu")
+    closed = tl.backward_propagation(start, cache, X, Y, "relu")
+    for name in tl.GRADIENT_NAMES:
+        np.testing.assert_array_equal(check.closed_form[name], closed[name])
+        assert check.differences[name] < 1e-12
+    # J is the lab's formula as written, after its backward pass: its graph carries the gradients compared
+    assert check.J.name == "J" and check.J.item() == pytest.approx(tl.compute_cost(cache["A2"], Y).item())
+    W1 = next(t for t in _graph_leaves(check.J) if t.name == "W1")
+    np.testing.assert_array_equal(W1.grad, check.autograd["dW1"])
+
+
+def _graph_leaves(t):
+    seen, stack = {}, [t]
+    while stack:
+        x = stack.pop()
+        if id(x) not in seen:
+            seen[id(x)] = x
+            stack.extend(x.parents)
+    return [x for x in seen.values() if not x.parents]

@@ -196,7 +196,7 @@ def test_plot_of_data_with_three_features_has_the_cost_curve_only(tmp_path):
 def test_without_matplotlib_plot_says_how_to_install_it_before_training(tmp_path):
     code = (
         "import sys; sys.modules['matplotlib'] = None\n"  # makes `import matplotlib` fail
-        "from nets.twolayer import main\n"
+        "from nets.twolayer.command import main\n"
         "raise SystemExit(main(['--plot', 'run.png', '--iterations', '5']))"
     )
     result = run(cwd=tmp_path, code=code)
@@ -353,3 +353,12 @@ def test_an_exploding_run_stops_names_the_iteration_and_saves_nothing(tmp_path):
     assert re.match(r"error: the cost became \S+ at iteration \d+ \(from .*smaller --learning-rate", lines[0])
     assert (tmp_path / "model.npz").read_bytes() == b"the previous run's parameters"
     assert sorted(p.name for p in tmp_path.iterdir()) == ["model.npz"]
+
+
+def test_each_module_is_imported_once(tmp_path):
+    result = run("--quiet", "--iterations", "2", cwd=tmp_path, env={"PYTHONPROFILEIMPORTTIME": "1"})
+    assert result.returncode == 0
+    modules = [line.rsplit("|", 1)[-1].strip() for line in result.stderr.splitlines() if "|" in line]
+    ours = [m for m in modules if m.split(".")[0] in ("nets", "minigrad")]
+    assert "nets.twolayer" in ours and "nets.twolayer.command" in ours
+    assert len(ours) == len(set(ours)), sorted(m for m in ours if ours.count(m) > 1)

@@ -8,27 +8,54 @@ Layout as in the lab: one example per column. `X` is `(n_x, m)`, `Y` is `(n_y, m
 
 The lab's gradients are written out in NumPy (`backward_propagation`) and read off minigrad's backward pass
 of J as written (`compute_cost`, `autograd_gradients`), so that the two can be held against each other.
+The costs live in `nets.costs` (shared with `nets.deep`) and are importable from here as the lab names them:
 `compute_cost_from_logits` is the same J computed from Z2, exact where A2 saturates; `train` runs gradient
-descent on it. `python -m nets.twolayer` is the main job (see `nets/cli.py`).
+descent on it. `python -m nets.twolayer` is the main job, in `nets/twolayer/command.py`.
 """
 
 from __future__ import annotations
 
 import math
 from collections.abc import Callable, Mapping
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 
 import minigrad as mg
 from minigrad import Tensor
-from nets import initialisation
+from nets import initialisation, metrics
+from nets.checks import whole_number
+from nets.costs import compute_cost, compute_cost_from_logits
+from nets.tensors import ArrayOrTensor, array, as_tensor, named
+from nets.training import DIVERGED_ABOVE, TrainingDivergedError, has_diverged
+
+__all__ = [
+    "ACTIVATIONS",
+    "DIVERGED_ABOVE",
+    "GRADIENT_NAMES",
+    "PARAMETER_NAMES",
+    "FormulaCheck",
+    "TrainingDivergedError",
+    "accuracy",
+    "autograd_gradients",
+    "backward_propagation",
+    "check_formulas",
+    "compute_cost",
+    "compute_cost_from_logits",
+    "forward_propagation",
+    "initialize_parameters",
+    "predict",
+    "relu",
+    "relu_derivative",
+    "sigmoid",
+    "train",
+    "update_parameters",
+]
 
 ACTIVATIONS = ("sigmoid", "relu")
 PARAMETER_NAMES = ("W1", "b1", "W2", "b2")
 GRADIENT_NAMES = ("dZ2", "dW2", "db2", "dZ1", "dW1", "db1")
-
-ArrayOrTensor = np.ndarray | Tensor
 
 
 # ----- step 1: initialisation ----------------------------------------------------------------------
@@ -48,12 +75,13 @@ def initialize_parameters(
     - `"normal"`: `N(0, std²)` with the `std` given.
 
     The same `seed` gives the same parameters: those of
-    `nets.initialisation.initialize_parameters([n_x, n_h, n_y], init, std, seed)`, the one implementation.
+    `nets.initialisation.initialize_layers([n_x, n_h, n_y], init, std, seed)`, the one implementation.
     """
-    for label, n in (("n_x", n_x), ("n_h", n_h), ("n_y", n_y)):
-        if isinstance(n, bool) or not isinstance(n, int | np.integer) or n < 1:
-            raise ValueError(f"initialize_parameters: {label} must be a positive whole number, got {n!r}")
-    return initialisation.initialize_parameters([n_x, n_h, n_y], init, std=std, seed=seed)
+    sizes = [
+        whole_number(n, f"initialize_parameters: {label}")
+        for label, n in zip(("n_x", "n_h", "n_y"), (n_x, n_h, n_y))
+    ]
+    return initialisation.initialize_layers(sizes, init, std=std, seed=seed)
 
 
 # ----- the lab's NumPy helpers (steps 2 and 4) ----------------------------------------------------
@@ -85,21 +113,6 @@ def _check_activation(hidden_activation: str) -> None:
         raise ValueError(f"hidden_activation must be 'sigmoid' or 'relu', got {hidden_activation!r}")
 
 
-def _name(t: Tensor, name: str) -> Tensor:
-    """`t`, now carrying the lab's name for it."""
-    t.name = name
-    return t
-
-
-def _named(x: ArrayOrTensor, name: str) -> Tensor:
-    """`x` as a Tensor carrying the lab's name (a caller's Tensor keeps a name it already has)."""
-    if isinstance(x, Tensor):
-        if x.name is None:
-            x.name = name
-        return x
-    return Tensor(x, name=name)
-
-
 def _parameter(parameters: Mapping[str, Any], name: str) -> Any:
     try:
         return parameters[name]
@@ -116,90 +129,17 @@ def forward_propagation(
     Every tensor carries the lab's name, so graphs and errors speak the lab's language.
     """
     _check_activation(hidden_activation)
-    X = _named(X, "X")
-    W1, b1, W2, b2 = (_named(_parameter(parameters, p), p) for p in PARAMETER_NAMES)
+    X = as_tensor(X, "X")
+    W1, b1, W2, b2 = (as_tensor(_parameter(parameters, p), p) for p in PARAMETER_NAMES)
 
-    Z1 = _name(_name(W1 @ X, "W1 X") + b1, "Z1")
-    A1 = _name(Z1.sigmoid() if hidden_activation == "sigmoid" else Z1.relu(), "A1")
-    Z2 = _name(_name(W2 @ A1, "W2 A1") + b2, "Z2")
-    A2 = _name(Z2.sigmoid(), "A2")
+    Z1 = named(named(W1 @ X, "W1 X") + b1, "Z1")
+    A1 = named(Z1.sigmoid() if hidden_activation == "sigmoid" else Z1.relu(), "A1")
+    Z2 = named(named(W2 @ A1, "W2 A1") + b2, "Z2")
+    A2 = named(Z2.sigmoid(), "A2")
     return A2, {"Z1": Z1, "A1": A1, "Z2": Z2, "A2": A2}
 
 
 # ----- step 3: the cost and back-propagation --------------------------------------------------------
-
-
-def compute_cost(A2: ArrayOrTensor, Y: ArrayOrTensor) -> Tensor:
-    """The lab's cross-entropy J = -(1/m) sum [Y log A2 + (1 - Y) log(1 - A2)], a one-element Tensor.
-
-    Built from minigrad operations as the lab writes it, each step named as in the formula, so that the
-    graph of J (`mg.draw_graph(J)`) shows the formula, and J's backward pass gives dJ/dZ2 = (A2 - Y) / m.
-
-    Where A2 = sigmoid(Z2) has rounded to exactly 1.0 (Z2 > ~37) or 0.0 (Z2 < ~-745), the formula as
-    written takes log(0) = -inf, and 0 * -inf = nan for an example the network gets right. There A2 is
-    clamped into (0, 1) before the logs: the cost stays finite, but such an example passes no gradient
-    back (sigmoid's derivative A2 (1 - A2) is 0 there too). Where outputs saturate (a step too large,
-    an exploding network: the lab's step 4), use `compute_cost_from_logits`, the same J from Z2, exact.
-    """
-    A2 = A2 if isinstance(A2, Tensor) else Tensor(A2, name="A2")
-    Y, m = _labels(Y, A2, "compute_cost", "A2")
-    outside = ~((A2.data >= 0) & (A2.data <= 1))  # nan is outside too
-    if outside.any():
-        raise ValueError(
-            f"compute_cost: A2 must hold probabilities in [0, 1], A2 = sigmoid(Z2), not Z2; "
-            f"found {A2.data[outside].flat[0]:g}"
-        )
-
-    # The floats just inside (0, 1): the largest below 1, and the smallest normal one above 0 (not a
-    # subnormal, so that log's derivative 1 / A2 is finite too). A constant shift moves A2 there where
-    # it is beyond them and is 0 elsewhere, so wherever the formula as written has a finite value and
-    # gradient, J and its gradient are exactly the formula's. (PyTorch's BCELoss clamps its logs at -100
-    # for the same reason.) The shift enters the graph only when it moves something, so that the graph of
-    # an ordinary pass is the lab's formula alone.
-    lowest, highest = np.finfo(A2.dtype).tiny, np.nextafter(A2.dtype.type(1), A2.dtype.type(0))
-    if np.any((A2.data < lowest) | (A2.data > highest)):
-        shift = Tensor(np.clip(A2.data, lowest, highest) - A2.data, name="shift into (0, 1)")
-        A2 = _name(A2 + shift, "A2 in (0, 1)")
-
-    log_A2 = _name(A2.log(), "log A2")
-    one = Tensor(A2.dtype.type(1), name="1")
-    log_1_minus_A2 = _name(_name(one - A2, "1 - A2").log(), "log(1 - A2)")
-    terms = _name(
-        _name(Y * log_A2, "Y log A2") + _name(_name(1 - Y, "1 - Y") * log_1_minus_A2, "(1 - Y) log(1 - A2)"),
-        "Y log A2 + (1 - Y) log(1 - A2)",
-    )
-    return _name(Tensor(-1 / m, name="-1/m") * _name(terms.sum(), "sum"), "J")
-
-
-def compute_cost_from_logits(Z: Tensor, Y: ArrayOrTensor) -> Tensor:
-    """The same J computed from the output layer's `Z` (Z2 here, Z[L] in `nets.deep`), before its sigmoid:
-    finite for any Z, with the lab's gradient dJ/dZ = (A - Y) / m also where A = sigmoid(Z) saturates.
-
-    With `softplus(z) = log(1 + e^z)`,
-    `-[y log sigmoid(z) + (1 - y) log(1 - sigmoid(z))] = softplus(z) - y z`, and
-    `softplus(z) = max(z, 0) + log(1 + e^(-|z|))` never overflows. The masks that pick `max(z, 0)` and `|z|`
-    are constants, so the backward pass is exact everywhere, `z = 0` included.
-
-    Why it matters: `sigmoid(z)` rounds to exactly 1.0 once `z > 37`, and an exploding network's output is
-    far beyond that. There the formula as written (`compute_cost`) can only clamp its logs, and the
-    gradient back through the saturated sigmoid, `A (1 - A) = 0`, is lost: the size of an exploding
-    gradient would not show, and a diverging run would look like one that merely stopped learning.
-    """
-    Y, m = _labels(Y, Z, "compute_cost_from_logits", "Z")
-    positive = (Z.data >= 0).astype(Z.dtype)
-    sign = 2 * positive - 1
-    softplus = Z * positive + (1 + (-(Z * sign)).exp()).log()
-    return (softplus - Y * Z).sum() / m
-
-
-def _labels(Y: ArrayOrTensor, output: Tensor, function: str, name: str) -> tuple[Tensor, int]:
-    """`(Y, m)`: the labels as a Tensor named Y, checked against the output's shape; m examples."""
-    Y = _named(Y, "Y")
-    if Y.shape != output.shape:
-        raise ValueError(
-            f"{function}: {name} has shape {output.shape} but Y has shape {Y.shape}; they must match"
-        )
-    return Y, (Y.shape[1] if Y.ndim == 2 else Y.size)
 
 
 def backward_propagation(
@@ -215,10 +155,6 @@ def backward_propagation(
     Z1; `dW` and `db` are the derivatives of J themselves (the `1/m` is applied there).
     """
     _check_activation(hidden_activation)
-
-    def array(x: ArrayOrTensor) -> np.ndarray:
-        return x.data if isinstance(x, Tensor) else np.asarray(x, dtype=np.float64)
-
     X, Y = array(X), array(Y)
     W2 = array(_parameter(parameters, "W2"))
     Z1, A1, A2 = array(cache["Z1"]), array(cache["A1"]), array(cache["A2"])
@@ -280,6 +216,11 @@ def autograd_gradients(
     formula as written, through its log and sigmoid rules: exact while A2 stays inside (0, 1).
     """
     _, cache, leaves = _autograd_pass(parameters, X, Y, hidden_activation, from_logits=from_logits)
+    return _lab_gradients(cache, leaves)
+
+
+def _lab_gradients(cache: Mapping[str, Tensor], leaves: Mapping[str, Tensor]) -> dict[str, np.ndarray]:
+    """The lab's six gradients read off a backward pass: `dZ = m * Z.grad`, the parameters' `.grad` as is."""
     m = cache["Z2"].shape[1]
     return {
         "dZ2": m * cache["Z2"].grad,
@@ -291,6 +232,45 @@ def autograd_gradients(
     }
 
 
+@dataclass(frozen=True)
+class FormulaCheck:
+    """One forward and backward pass of the lab's J as written, and its gradients held against the formulas.
+
+    `J` is the cost whose backward pass has run, its graph intact: `mg.draw_graph(check.J)` draws the
+    pass whose gradients were compared. `closed_form` and `autograd` are the two dicts of the lab's six
+    gradients; `differences` the largest `|closed form - autograd|` of each.
+    """
+
+    J: Tensor
+    closed_form: dict[str, np.ndarray]
+    autograd: dict[str, np.ndarray]
+
+    @property
+    def differences(self) -> dict[str, float]:
+        return {k: float(np.max(np.abs(self.closed_form[k] - self.autograd[k]))) for k in GRADIENT_NAMES}
+
+    @property
+    def largest_difference(self) -> float:
+        return max(self.differences.values())
+
+
+def check_formulas(
+    parameters: Mapping[str, ArrayOrTensor],
+    X: ArrayOrTensor,
+    Y: ArrayOrTensor,
+    hidden_activation: str = "sigmoid",
+) -> FormulaCheck:
+    """The lab's closed-form gradients (`backward_propagation`) against minigrad's, from one pass.
+
+    Autograd differentiates `compute_cost`, the lab's J as written, through every rule on the way, log and
+    sigmoid included (exact while A2 stays inside (0, 1), as at initialisation). The closed form reads
+    Z1, A1 and A2 off the same forward pass.
+    """
+    J, cache, leaves = _autograd_pass(parameters, X, Y, hidden_activation, from_logits=False)
+    closed = backward_propagation(leaves, cache, X, Y, hidden_activation)
+    return FormulaCheck(J, closed, _lab_gradients(cache, leaves))
+
+
 # ----- gradient descent -----------------------------------------------------------------------------
 
 
@@ -300,41 +280,42 @@ def update_parameters(
     """One gradient-descent step, `W := W - learning_rate * dW` for each parameter; returns new arrays."""
     if not (isinstance(learning_rate, int | float) and math.isfinite(learning_rate) and learning_rate > 0):
         raise ValueError(f"learning_rate must be a positive finite number, got {learning_rate!r}")
-    new = {}
-    for p in PARAMETER_NAMES:
-        value = _parameter(parameters, p)
-        value = value.data if isinstance(value, Tensor) else np.asarray(value)
-        new[p] = value - learning_rate * grads["d" + p]
-    return new
+    return {p: array(_parameter(parameters, p)) - learning_rate * grads["d" + p] for p in PARAMETER_NAMES}
 
 
-class TrainingDiverged(ArithmeticError):
-    """The cost became nan or infinite, or rose far above its start: the steps were too large."""
-
-    def __init__(self, iteration: int, cost: float, learning_rate: float, start: float) -> None:
-        self.iteration, self.cost, self.learning_rate, self.start = iteration, cost, learning_rate, start
-        super().__init__(
-            f"the cost became {cost:.6g} at iteration {iteration} (from {start:.6g} at the start): "
-            f"the gradients exploded; try a learning rate smaller than {learning_rate:g}"
+def _starting_parameters(
+    X: np.ndarray,
+    Y: np.ndarray,
+    n_h: int | None,
+    seed: int | None,
+    init: str | None,
+    parameters: Mapping[str, ArrayOrTensor] | None,
+) -> Mapping[str, ArrayOrTensor]:
+    """`parameters` as given, or new ones drawn from `n_h`, `seed` and `init`: one or the other."""
+    if parameters is None:
+        if n_h is None:
+            raise ValueError("train needs n_h (the hidden units), or parameters to start from")
+        return initialize_parameters(X.shape[0], n_h, Y.shape[0], seed=seed, init=init or "lab")
+    given = [name for name, value in (("n_h", n_h), ("seed", seed), ("init", init)) if value is not None]
+    if given:
+        raise ValueError(
+            f"train: {', '.join(given)} would draw new parameters, but parameters were given to start "
+            "from; pass one or the other"
         )
-
-
-# A cost this many times its start has diverged: gradient descent with a step that suits the problem goes
-# down; a spike of a few times can recover, ten times the cost of a guess does not.
-DIVERGED_ABOVE = 10.0
+    return parameters
 
 
 def train(
     X: ArrayOrTensor,
     Y: ArrayOrTensor,
-    n_h: int,
+    n_h: int | None = None,
     *,
     hidden_activation: str = "sigmoid",
     learning_rate: float = 1.0,
     iterations: int = 1000,
     seed: int | None = None,
-    init: str = "lab",
-    parameters: Mapping[str, np.ndarray] | None = None,
+    init: str | None = None,
+    parameters: Mapping[str, ArrayOrTensor] | None = None,
     callback: Callable[[int, float], None] | None = None,
 ) -> tuple[dict[str, np.ndarray], list[float]]:
     """Gradient descent on J with the gradients of minigrad's backward pass: `(parameters, costs)`.
@@ -342,24 +323,22 @@ def train(
     J is computed from Z2 (`compute_cost_from_logits`): the lab's J, whose gradient is the lab's
     dZ2 / m = (A2 - Y) / m also where a too large step has saturated A2 to exactly 0 or 1. The formula as
     written would pass no gradient back there, and a diverging run would look like one that stopped.
-    Starts from `parameters`, or from `initialize_parameters(n_x, n_h, n_y, seed, init)` when None.
+    Starts from `initialize_parameters(n_x, n_h, n_y, seed, init)` (init "lab" by default), or from
+    `parameters`; giving both is a ValueError, as `n_h`, `seed` and `init` would be ignored.
     `costs[i]` is J after `i` steps, for `i` from 0 to `iterations`; `callback(i, J)` is called with each.
-    Raises `TrainingDiverged` (naming the iteration) as soon as the cost is nan or infinite or above
+    Raises `TrainingDivergedError` (naming the iteration) as soon as the cost is nan or infinite or above
     `DIVERGED_ABOVE` times its start, so no exploded parameters ever come back.
     """
     _check_activation(hidden_activation)
-    if isinstance(iterations, bool) or not isinstance(iterations, int) or iterations < 1:
-        raise ValueError(f"iterations must be a positive whole number, got {iterations!r}")
-    X = X.data if isinstance(X, Tensor) else np.asarray(X, dtype=np.float64)
-    Y = Y.data if isinstance(Y, Tensor) else np.asarray(Y, dtype=np.float64)
-    if parameters is None:
-        parameters = initialize_parameters(X.shape[0], n_h, Y.shape[0], seed=seed, init=init)
+    whole_number(iterations, "iterations")
+    X, Y = array(X), array(Y)
+    parameters = _starting_parameters(X, Y, n_h, seed, init, parameters)
     costs: list[float] = []
     for i in range(iterations + 1):
         J, _, leaves = _autograd_pass(parameters, X, Y, hidden_activation, from_logits=True)
         cost = J.item()
-        if not math.isfinite(cost) or (costs and cost > DIVERGED_ABOVE * costs[0]):
-            raise TrainingDiverged(i, cost, learning_rate, costs[0] if costs else cost)
+        if has_diverged(cost, costs[0] if costs else cost):
+            raise TrainingDivergedError(i, cost, learning_rate, costs[0] if costs else cost)
         costs.append(cost)
         if callback is not None:
             callback(i, cost)
@@ -375,24 +354,17 @@ def train(
 def predict(
     parameters: Mapping[str, ArrayOrTensor], X: ArrayOrTensor, hidden_activation: str = "sigmoid"
 ) -> np.ndarray:
-    """0/1 predictions of shape `(n_y, m)`: 1 where A2 > 0.5."""
+    """0/1 predictions of shape `(n_y, m)`: 1 where A2 > 0.5 (`nets.metrics.THRESHOLD`)."""
     with mg.no_grad():
         A2, _ = forward_propagation(X, parameters, hidden_activation)
-    return (A2.data > 0.5).astype(np.int64)
+    return metrics.predictions(A2.data)
 
 
-def accuracy(parameters: Mapping[str, ArrayOrTensor], X: ArrayOrTensor, Y: ArrayOrTensor, **kw: Any) -> float:
+def accuracy(
+    parameters: Mapping[str, ArrayOrTensor],
+    X: ArrayOrTensor,
+    Y: ArrayOrTensor,
+    hidden_activation: str = "sigmoid",
+) -> float:
     """The fraction of examples (columns) whose every output is predicted right."""
-    Y = Y.data if isinstance(Y, Tensor) else np.asarray(Y)
-    return float(np.mean(np.all(predict(parameters, X, **kw) == Y, axis=0)))
-
-
-def main(argv: list[str] | None = None) -> int:
-    """The main job, `python -m nets.twolayer`: see `nets/cli.py` and `--help`."""
-    from nets.cli import main as cli_main
-
-    return cli_main(argv)
-
-
-if __name__ == "__main__":
-    raise SystemExit(main())
+    return metrics.accuracy(predict(parameters, X, hidden_activation), array(Y))

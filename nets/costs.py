@@ -1,0 +1,90 @@
+"""The costs the networks minimise, built from minigrad operations so that their graphs show the formula.
+
+Two-class outputs, in the lab's layout (one example per column, `m` examples):
+
+    J = -(1/m) sum [ Y log A + (1 - Y) log(1 - A) ]        A = sigmoid(Z), the output layer's probability
+
+`compute_cost(A, Y)` is the lab's formula as written, one named node per term;
+`compute_cost_from_logits(Z, Y)` is the same J from the output layer's `Z`, exact where the sigmoid
+saturates. `nets.twolayer` and `nets.deep` both use them.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from minigrad import Tensor
+from nets.tensors import ArrayOrTensor, as_tensor, named
+
+
+def compute_cost(A2: ArrayOrTensor, Y: ArrayOrTensor) -> Tensor:
+    """The lab's cross-entropy J = -(1/m) sum [Y log A2 + (1 - Y) log(1 - A2)], a one-element Tensor.
+
+    Built from minigrad operations as the lab writes it, each step named as in the formula, so that the
+    graph of J (`mg.draw_graph(J)`) shows the formula, and J's backward pass gives dJ/dZ2 = (A2 - Y) / m.
+
+    Where A2 = sigmoid(Z2) has rounded to exactly 1.0 (Z2 > ~37) or 0.0 (Z2 < ~-745), the formula as
+    written takes log(0) = -inf, and 0 * -inf = nan for an example the network gets right. There A2 is
+    clamped into (0, 1) before the logs: the cost stays finite, but such an example passes no gradient
+    back (sigmoid's derivative A2 (1 - A2) is 0 there too). Where outputs saturate (a step too large,
+    an exploding network: the lab's step 4), use `compute_cost_from_logits`, the same J from Z2, exact.
+    """
+    A2 = A2 if isinstance(A2, Tensor) else Tensor(A2, name="A2")
+    Y, m = _labels(Y, A2, "compute_cost", "A2")
+    outside = ~((A2.data >= 0) & (A2.data <= 1))  # nan is outside too
+    if outside.any():
+        raise ValueError(
+            f"compute_cost: A2 must hold probabilities in [0, 1], A2 = sigmoid(Z2), not Z2; "
+            f"found {A2.data[outside].flat[0]:g}"
+        )
+
+    # The floats just inside (0, 1): the largest below 1, and the smallest normal one above 0 (not a
+    # subnormal, so that log's derivative 1 / A2 is finite too). A constant shift moves A2 there where
+    # it is beyond them and is 0 elsewhere, so wherever the formula as written has a finite value and
+    # gradient, J and its gradient are exactly the formula's. (PyTorch's BCELoss clamps its logs at -100
+    # for the same reason.) The shift enters the graph only when it moves something, so that the graph of
+    # an ordinary pass is the lab's formula alone.
+    lowest, highest = np.finfo(A2.dtype).tiny, np.nextafter(A2.dtype.type(1), A2.dtype.type(0))
+    if np.any((A2.data < lowest) | (A2.data > highest)):
+        shift = Tensor(np.clip(A2.data, lowest, highest) - A2.data, name="shift into (0, 1)")
+        A2 = named(A2 + shift, "A2 in (0, 1)")
+
+    log_A2 = named(A2.log(), "log A2")
+    one = Tensor(A2.dtype.type(1), name="1")
+    log_1_minus_A2 = named(named(one - A2, "1 - A2").log(), "log(1 - A2)")
+    terms = named(
+        named(Y * log_A2, "Y log A2") + named(named(1 - Y, "1 - Y") * log_1_minus_A2, "(1 - Y) log(1 - A2)"),
+        "Y log A2 + (1 - Y) log(1 - A2)",
+    )
+    return named(Tensor(-1 / m, name="-1/m") * named(terms.sum(), "sum"), "J")
+
+
+def compute_cost_from_logits(Z: Tensor, Y: ArrayOrTensor) -> Tensor:
+    """The same J computed from the output layer's `Z` (Z2 here, Z[L] in `nets.deep`), before its sigmoid:
+    finite for any Z, with the lab's gradient dJ/dZ = (A - Y) / m also where A = sigmoid(Z) saturates.
+
+    With `softplus(z) = log(1 + e^z)`,
+    `-[y log sigmoid(z) + (1 - y) log(1 - sigmoid(z))] = softplus(z) - y z`, and
+    `softplus(z) = max(z, 0) + log(1 + e^(-|z|))` never overflows. The masks that pick `max(z, 0)` and `|z|`
+    are constants, so the backward pass is exact everywhere, `z = 0` included.
+
+    Why it matters: `sigmoid(z)` rounds to exactly 1.0 once `z > 37`, and an exploding network's output is
+    far beyond that. There the formula as written (`compute_cost`) can only clamp its logs, and the
+    gradient back through the saturated sigmoid, `A (1 - A) = 0`, is lost: the size of an exploding
+    gradient would not show, and a diverging run would look like one that merely stopped learning.
+    """
+    Y, m = _labels(Y, Z, "compute_cost_from_logits", "Z")
+    positive = (Z.data >= 0).astype(Z.dtype)
+    sign = 2 * positive - 1
+    softplus = Z * positive + (1 + (-(Z * sign)).exp()).log()
+    return (softplus - Y * Z).sum() / m
+
+
+def _labels(Y: ArrayOrTensor, output: Tensor, function: str, name: str) -> tuple[Tensor, int]:
+    """`(Y, m)`: the labels as a Tensor named Y, checked against the output's shape; m examples."""
+    Y = as_tensor(Y, "Y")
+    if Y.shape != output.shape:
+        raise ValueError(
+            f"{function}: {name} has shape {output.shape} but Y has shape {Y.shape}; they must match"
+        )
+    return Y, (Y.shape[1] if Y.ndim == 2 else Y.size)

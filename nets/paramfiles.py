@@ -1,0 +1,60 @@
+"""Trained parameters in a file, for every command: an .npz of plain arrays, loaded without pickle.
+
+`save_arrays(path, arrays, texts)` writes float arrays and short strings (an activation's name), whole or
+not at all; `load_arrays(path, array_keys, text_keys)` reads them back, with `allow_pickle=False`, so that a
+parameter file cannot run code, and refuses with a `ParameterFileError` naming the problem a file that is
+missing, not an .npz, lacks a key, or holds anything but finite arrays of floats. Whether the shapes fit a
+network is the network's command's to check.
+"""
+
+from __future__ import annotations
+
+import zipfile
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+
+import numpy as np
+
+from minigrad.files import atomic_write
+
+
+class ParameterFileError(ValueError):
+    """A parameter file that is not one written by --save, or does not fit the data."""
+
+
+def save_arrays(path: Path, arrays: Mapping[str, np.ndarray], texts: Mapping[str, str]) -> None:
+    """Plain arrays only (each text as a string array), so that loading needs no pickle."""
+    with atomic_write(path) as f:
+        np.savez(f, **arrays, **{k: np.array(v) for k, v in texts.items()})
+
+
+def load_arrays(
+    path: Path, array_keys: Sequence[str], text_keys: Sequence[str] = ()
+) -> tuple[dict[str, np.ndarray], dict[str, str]]:
+    """`(arrays, texts)` from a file written by `save_arrays`; every array finite, 2-D, of floats."""
+    not_ours = f"{path}: not a parameter file written by --save"
+    try:
+        loaded = np.load(path, allow_pickle=False)
+    except FileNotFoundError:
+        raise ParameterFileError(f"{path}: no such file") from None
+    except IsADirectoryError:
+        raise ParameterFileError(f"{path}: is a folder, not a parameter file") from None
+    except (ValueError, OSError, EOFError, zipfile.BadZipFile):
+        raise ParameterFileError(f"{not_ours} (not an .npz archive)") from None
+    if not isinstance(loaded, np.lib.npyio.NpzFile):
+        raise ParameterFileError(f"{not_ours} (a single .npy array, not an .npz archive)")
+    with loaded as archive:
+        missing = [k for k in (*array_keys, *text_keys) if k not in archive.files]
+        if missing:
+            raise ParameterFileError(f"{not_ours} (it has no {', '.join(missing)})")
+        try:
+            arrays = {k: archive[k] for k in array_keys}
+            texts = {k: str(archive[k]) for k in text_keys}
+        except (ValueError, OSError, EOFError, zipfile.BadZipFile):
+            raise ParameterFileError(
+                f"{not_ours} (its arrays are not plain arrays, or it is damaged)"
+            ) from None
+    for key, value in arrays.items():
+        if value.dtype.kind != "f" or value.ndim != 2 or not np.all(np.isfinite(value)):
+            raise ParameterFileError(f"{not_ours} ({key} is not a finite 2-D array of floats)")
+    return arrays, texts
