@@ -450,6 +450,15 @@ class Op:
             )
         return grads
 
+    def only_gradient(self, grads: Sequence[Any]) -> Any:
+        """The gradient in a one-input rule's tuple, or an error that says how many it held."""
+        if len(grads) != 1:
+            raise ValueError(
+                f"{self.name}'s rule returned {len(grads)} gradients for 1 input; "
+                "it must return one per input (None for one that needs none)"
+            )
+        return grads[0]
+
     def __repr__(self) -> str:
         return f"<minigrad operation {self.name}>"
 
@@ -657,6 +666,8 @@ def _run_rules(
             if not parent.requires_grad or (needed is not None and id(parent) not in needed):
                 continue
             pg = rules[i](g, out, *inputs, **options) if grads is None else grads[i]
+            if type(pg) is tuple or type(pg) is list:  # a one-input rule may return `(gradient,)`
+                pg = fn.only_gradient(pg)
             if pg is None:
                 continue
             if create_graph or type(pg) is not np.ndarray or pg.shape != parent.data.shape:

@@ -83,7 +83,7 @@ def arrays(
         )
 
     parts = []
-    if min_value <= -min_magnitude:
+    if min_value < 0 and min_value <= -min_magnitude:
         parts.append(floats(min_value, min(max_value, -min_magnitude)))
     if max_value >= min_magnitude:
         parts.append(floats(max(min_value, min_magnitude), max_value))
