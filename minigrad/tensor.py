@@ -573,7 +573,9 @@ def grad(
     found = {}
     if output.requires_grad:
         targets = {id(x): x for x in inputs}
-        found = _propagate(output, Tensor(seed) if create_graph else seed, targets, create_graph)
+        if create_graph:  # a grad_output that is itself in a graph is differentiated through, as in PyTorch
+            seed = grad_output if isinstance(grad_output, Tensor) else Tensor(seed)
+        found = _propagate(output, seed, targets, create_graph)
     return tuple(_result(found.get(id(x)), x, create_graph) for x in inputs)
 
 

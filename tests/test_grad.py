@@ -251,3 +251,13 @@ def test_create_graph_results_are_in_the_graph_and_create_graph_false_results_ar
     assert in_graph.requires_grad and in_graph.op != ""
     np.testing.assert_allclose(plain.data, in_graph.data)
     np.testing.assert_allclose(mg.grad(in_graph.sum(), x)[0].data, 6 * x.data)
+
+
+def test_under_create_graph_a_grad_output_in_the_graph_is_differentiated_through():
+    # d/dv of (dy/dx · v) for y = x**3: the vector-Jacobian product is linear in v, with slope 3x².
+    x = Tensor(np.array([0.5, -1.0, 2.0]), requires_grad=True)
+    v = Tensor(np.array([1.0, 2.0, -1.0]), requires_grad=True)
+    (vjp,) = mg.grad(x**3, x, grad_output=v, create_graph=True)
+    np.testing.assert_allclose(vjp.data, 3 * x.data**2 * v.data)
+    (dv,) = mg.grad(vjp.sum(), v)
+    np.testing.assert_allclose(dv.data, 3 * x.data**2)
