@@ -394,7 +394,7 @@ def where(condition: Any, a: Operand, b: Operand) -> Tensor:
 
 @op(name="clip")
 def _clip(x, *, low, high):
-    return np.clip(x, low, high)
+    return np.clip(x, low, high).astype(x.dtype, copy=False)  # float32 stays float32
 
 
 # The gradient passes where low <= x <= high (at a bound too, as PyTorch); the bounds are constants.
@@ -414,7 +414,7 @@ def clip(x: Operand, min: Any = None, max: Any = None) -> Tensor:
     """`x` limited to `[min, max]`, as `np.clip`; either bound may be None. The bounds have no gradient."""
     if min is None and max is None:
         raise ValueError("clip: give min, max or both")
-    low, high = (None if v is None else np.asarray(_data(v)) for v in (min, max))
+    low, high = (_data(v) for v in (min, max))
     return _clip(x, low=low, high=high)
 
 
