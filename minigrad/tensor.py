@@ -69,8 +69,17 @@ class Tensor:
         "requires_grad",
     )
 
-    # NumPy hands `ndarray + Tensor` (and every other ufunc) to the Tensor's reflected operator.
-    __array_ufunc__ = None
+    # NumPy's functions on Tensors (`np.exp(Z)`, `np.sum(A, axis=0)`, `ndarray + Tensor`): each that has
+    # a minigrad operation returns that operation's Tensor; any other is a TypeError (see numpy_api.py).
+    def __array_ufunc__(self, ufunc: np.ufunc, method: str, *inputs: Any, **kwargs: Any) -> Any:
+        if method == "__call__" and not kwargs:  # `ndarray + t`, `np.exp(t)`: straight to the operation
+            operation = numpy_api.UFUNCS.get(ufunc)
+            if operation is not None:
+                return operation(*inputs)
+        return numpy_api.array_ufunc(ufunc, method, inputs, kwargs)
+
+    def __array_function__(self, func: Any, types: Any, args: Any, kwargs: Any) -> Any:
+        return numpy_api.array_function(func, args, kwargs)
 
     def __init__(self, data: Any, requires_grad: bool = False, name: str | None = None) -> None:
         if isinstance(data, Tensor):
@@ -841,6 +850,6 @@ def _watch_growth(stale: list[Tensor]) -> None:
 
 
 # At the end: ops.py builds on the classes above, and the methods above only look `ops` up when called.
-from minigrad import ops  # noqa: E402
+from minigrad import numpy_api, ops  # noqa: E402
 
 __all__ = ["Op", "Tensor", "as_array", "grad", "no_grad", "op"]
