@@ -25,6 +25,7 @@ import functools
 import gc
 import inspect
 import itertools
+import threading
 import warnings
 from collections.abc import Callable, Sequence
 from typing import Any
@@ -37,6 +38,7 @@ from minigrad.mode import no_grad, state
 _creation_order = itertools.count()
 _PYTHON_NUMBERS = (float, int, bool)
 _NO_OPTIONS: dict[str, Any] = {}
+_one_pass_at_a_time = threading.RLock()
 
 
 def as_array(data: Any, what: str = "Tensor data") -> np.ndarray:
@@ -176,6 +178,17 @@ class Tensor:
 
     def zero_grad(self) -> None:
         self._grad = None
+
+    def __copy__(self) -> Tensor:
+        """The same data and graph, and a `.grad` of its own (a copy of this one's)."""
+        clone = Tensor.__new__(Tensor)
+        for name in Tensor.__slots__:
+            if name != "__weakref__":
+                setattr(clone, name, getattr(self, name))
+        clone._grad = None if self._grad is None else self._grad.copy()
+        clone._grad_own = True
+        clone._seq = next(_creation_order)
+        return clone
 
     def __setstate__(self, state: Any) -> None:
         # Unpickled or copied: creation numbers belong to a process, so it takes a new one here.
@@ -527,6 +540,16 @@ class Op:
     def __repr__(self) -> str:
         return f"<minigrad operation {self.name}>"
 
+    # An operation is one object, as a function is: copies of a graph share it, and pickles name it.
+    def __copy__(self) -> Op:
+        return self
+
+    def __deepcopy__(self, memo: dict[int, Any]) -> Op:
+        return self
+
+    def __reduce__(self) -> str:
+        return self.__qualname__
+
 
 def op(forward: Callable[..., Any] | None = None, *, name: str | None = None) -> Any:
     """Make a NumPy function an operation of the graph; give it a rule with `.defvjp`.
@@ -681,15 +704,17 @@ def _propagate(
     saved = state.grad_enabled, state.rules_on_arrays
     # The pass makes no reference cycles, but its allocations would set off the cycle collector,
     # which walks every tensor of the graph.
-    collector_was_on = gc.isenabled()
-    gc.disable()
-    state.grad_enabled, state.rules_on_arrays = create_graph, not create_graph
-    try:
-        return _run_rules(root, seed, order, targets, needed, create_graph)
-    finally:
-        state.grad_enabled, state.rules_on_arrays = saved
-        if collector_was_on:
-            gc.enable()
+    # One pass at a time, in any thread: two passes adding into one leaf's .grad would lose updates.
+    with _one_pass_at_a_time:
+        collector_was_on = gc.isenabled()
+        gc.disable()
+        state.grad_enabled, state.rules_on_arrays = create_graph, not create_graph
+        try:
+            return _run_rules(root, seed, order, targets, needed, create_graph)
+        finally:
+            state.grad_enabled, state.rules_on_arrays = saved
+            if collector_was_on:
+                gc.enable()
 
 
 def _run_rules(

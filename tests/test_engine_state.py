@@ -173,3 +173,66 @@ def test_a_grad_set_by_hand_is_added_to_out_of_place():
 def test_gradcheck_refuses_a_step_that_is_not_positive(eps):
     with pytest.raises(ValueError, match="eps"):
         mg.gradcheck(lambda x: x * x, Tensor([1.0], requires_grad=True), eps=eps)
+
+
+# ----- copies, pickles and threads ------------------------------------------------------------
+
+
+def test_a_copy_has_a_grad_of_its_own():
+    import copy
+
+    W = Tensor(np.ones(3), requires_grad=True)
+    (W * 2.0).sum().backward()
+    for clone in (copy.copy(W), copy.deepcopy(W)):
+        clone.grad += 1.0
+        np.testing.assert_array_equal(W.grad, [2.0, 2.0, 2.0])
+        (clone * 3.0).sum().backward()
+        np.testing.assert_array_equal(clone.grad, [6.0, 6.0, 6.0])
+        np.testing.assert_array_equal(W.grad, [2.0, 2.0, 2.0])
+
+
+def test_a_deep_copied_graph_reads_the_copied_tensors_not_the_originals():
+    import copy
+
+    W = Tensor(np.array([[1.0, 2.0]]), requires_grad=True, name="W")
+    X = Tensor(np.array([[3.0], [4.0]]), requires_grad=True, name="X")
+    J = (W @ X).sum()
+    J2 = copy.deepcopy(J)
+    W.data = W.data * 10  # the original changes; the copy's graph holds its own W
+    J2.backward()
+    X2 = next(t for t in J2.parents[0].parents if t.name == "X")
+    W2 = next(t for t in J2.parents[0].parents if t.name == "W")
+    np.testing.assert_array_equal(X2.grad, [[1.0], [2.0]])  # dJ/dX = Wᵀ of the copy
+    np.testing.assert_array_equal(W2.grad, [[3.0, 4.0]])
+    assert W.grad is None and X.grad is None
+    assert J2.parents[0].op == "matmul"
+
+
+def test_a_graph_pickles_and_back_propagates_after_unpickling():
+    import pickle
+
+    W = Tensor(np.array([0.5, -1.0]), requires_grad=True, name="W")
+    J = (W.sigmoid() * W).sum()
+    J2 = pickle.loads(pickle.dumps(J))
+    J2.backward()
+    s = 1 / (1 + np.exp(-W.data))
+    leaf = J2.parents[0].parents[1]
+    np.testing.assert_allclose(leaf.grad, s * (1 - s) * W.data + s)
+
+
+def test_backward_passes_in_several_threads_into_one_leaf_lose_no_update():
+    # Arrays large enough that NumPy lets go of the interpreter lock while it adds.
+    W = Tensor(np.zeros((400, 400)), requires_grad=True)
+    X = np.ones((400, 400))
+    passes_per_thread, threads = 40, 4
+
+    def work():
+        for _ in range(passes_per_thread):
+            (W * X).sum().backward()
+
+    workers = [threading.Thread(target=work) for _ in range(threads)]
+    for t in workers:
+        t.start()
+    for t in workers:
+        t.join()
+    np.testing.assert_array_equal(W.grad, np.full((400, 400), float(passes_per_thread * threads)))
