@@ -180,11 +180,14 @@ _reshape.name = "reshape"
 def reshape(x: Operand, *shape: int | tuple[int, ...]) -> Tensor:
     """`x` with a new shape of the same size; `reshape(x, 2, 3)` and `reshape(x, (2, 3))` alike."""
     new_shape = shape[0] if len(shape) == 1 and isinstance(shape[0], tuple | list | np.ndarray) else shape
-    try:
-        new_shape = tuple(int(n) for n in new_shape)
-    except TypeError:
-        raise TypeError(f"reshape: the new shape must be whole numbers, got {new_shape!r}") from None
-    return _reshape(x, shape=new_shape)
+    if not builtins.all(_whole_number(n) for n in new_shape):
+        raise TypeError(f"reshape: the new shape must be whole numbers, got {new_shape!r}")
+    return _reshape(x, shape=tuple(int(n) for n in new_shape))
+
+
+def _whole_number(n: Any) -> bool:
+    """An int or a NumPy integer; not a bool, a float or a string (NumPy refuses each as an axis)."""
+    return isinstance(n, numbers.Integral) and not isinstance(n, bool | np.bool_)
 
 
 @op
@@ -264,10 +267,13 @@ def _axes(x: np.ndarray, axis: Any, name: str) -> tuple[int, ...] | None:
     """`axis` as non-negative ints, with an error that names the operation and the shape."""
     if axis is None:
         return None
-    axes = (axis,) if isinstance(axis, numbers.Integral) else tuple(axis)
-    if not builtins.all(
-        isinstance(a, numbers.Integral) and not isinstance(a, bool) and -x.ndim <= a < x.ndim for a in axes
-    ):
+    axes = tuple(axis) if isinstance(axis, tuple | list) else (axis,)
+    for a in axes:
+        if not _whole_number(a):  # NumPy refuses a bool axis too
+            raise TypeError(
+                f"{name}: axis must be an int, a tuple of ints or None; got {axis!r} ({type(a).__name__})"
+            )
+    if not builtins.all(-x.ndim <= a < x.ndim for a in axes):
         raise ValueError(f"{name}: axis {axis!r} is out of range for shape {x.shape}")
     normalised = tuple(int(a) % x.ndim for a in axes)
     if len(set(normalised)) != len(normalised):

@@ -236,3 +236,21 @@ def test_backward_passes_in_several_threads_into_one_leaf_lose_no_update():
     for t in workers:
         t.join()
     np.testing.assert_array_equal(W.grad, np.full((400, 400), float(passes_per_thread * threads)))
+
+
+# ----- messages that name the problem ---------------------------------------------------------
+
+
+@pytest.mark.parametrize("axis", [1.0, "0", True, (0, 1.5)])
+@pytest.mark.parametrize("reduction", ["sum", "mean", "max", "logsumexp"])
+def test_an_axis_that_is_not_a_whole_number_is_a_type_error_naming_it(reduction, axis):
+    t = Tensor(np.ones((2, 3)), requires_grad=True)
+    with pytest.raises(TypeError, match=rf"{reduction}: axis must be an int.*{type(axis).__name__}"):
+        getattr(mg, reduction)(t, axis=axis)
+
+
+def test_reshape_takes_a_shape_as_an_integer_array_and_refuses_fractions():
+    t = Tensor(np.arange(6.0), requires_grad=True)
+    assert t.reshape(np.array([3, 2])).shape == (3, 2)
+    with pytest.raises(TypeError, match=r"reshape: the new shape must be whole numbers"):
+        t.reshape(np.array([3.0, 2.0]))
