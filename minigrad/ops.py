@@ -313,3 +313,287 @@ def _total(x: np.ndarray, axes: tuple[int, ...] | None, keepdims: bool) -> Any:
     # float16 overflows at 65504: its sums are accumulated in float32, as np.mean does.
     wider = np.float32 if x.dtype == np.float16 else None
     return np.add.reduce(x, axis=axes, keepdims=keepdims, dtype=wider)
+
+
+def _kept(y: Any, x: Any, axis: Any, keepdims: bool) -> Any:
+    """A reduction's output `y` with its reduced axes kept (as length 1), so that it broadcasts over `x`."""
+    if keepdims:
+        return y
+    axes = tuple(range(x.ndim)) if axis is None else _axes(x, axis, "reduction")
+    return y.reshape([1 if i in axes else n for i, n in enumerate(x.shape)])
+
+
+def _like(mask: np.ndarray, y: Any) -> np.ndarray:
+    """A constant mask or share in the dtype of `y` (float32 stays float32)."""
+    return mask.astype(_data(y).dtype, copy=False)
+
+
+# ----- more elementwise ---------------------------------------------------------------------------
+
+
+@op
+def abs(x):
+    return np.abs(x)
+
+
+# d|x| = sign(x) dx; sign(0) = 0, so abs'(0) = 0 as in PyTorch.
+abs.defvjp(lambda g, out, x: g * _like(np.sign(_data(x)), g))
+
+
+@op
+def sqrt(x):
+    return np.sqrt(x)
+
+
+sqrt.defvjp(lambda g, out, x: g / (2 * out))  # d sqrt(x) = dx / (2 sqrt(x))
+
+
+def _share(a: Any, b: Any, out: Any) -> np.ndarray:
+    """1 where `a` won, 0 where it lost, 1/2 where `a == b`: a tie splits the gradient evenly, as PyTorch."""
+    a, b = _data(a), _data(b)
+    return _like((a > b) + 0.5 * (a == b), out)
+
+
+@op
+def maximum(a, b):
+    return np.maximum(a, b)
+
+
+maximum.defvjp(
+    lambda g, out, a, b: g * _share(a, b, out),  # the larger input gets g
+    lambda g, out, a, b: g * _share(b, a, out),
+)
+
+
+@op
+def minimum(a, b):
+    return np.minimum(a, b)
+
+
+minimum.defvjp(
+    lambda g, out, a, b: g * _share(b, a, out),  # the smaller input gets g
+    lambda g, out, a, b: g * _share(a, b, out),
+)
+
+
+@op(name="where")
+def _where(a, b, *, condition):
+    return np.where(condition, a, b)
+
+
+_where.defvjp(
+    lambda g, out, a, b, *, condition: _where(g, 0, condition=condition),  # a where chosen, else 0
+    lambda g, out, a, b, *, condition: _where(0, g, condition=condition),
+)
+
+
+def where(condition: Any, a: Operand, b: Operand) -> Tensor:
+    """`a` where `condition` holds, else `b`, as `np.where`; the condition (a bool array) has no gradient."""
+    return _where(a, b, condition=np.asarray(_data(condition), dtype=bool))
+
+
+@op(name="clip")
+def _clip(x, *, low, high):
+    return np.clip(x, low, high)
+
+
+# The gradient passes where low <= x <= high (at a bound too, as PyTorch); the bounds are constants.
+_clip.defvjp(lambda g, out, x, *, low, high: _where(g, 0, condition=_inside(_data(x), low, high)))
+
+
+def _inside(x: np.ndarray, low: Any, high: Any) -> np.ndarray:
+    inside = np.ones(x.shape, dtype=bool)
+    if low is not None:
+        inside &= x >= low
+    if high is not None:
+        inside &= x <= high
+    return inside
+
+
+def clip(x: Operand, min: Any = None, max: Any = None) -> Tensor:
+    """`x` limited to `[min, max]`, as `np.clip`; either bound may be None. The bounds have no gradient."""
+    if min is None and max is None:
+        raise ValueError("clip: give min, max or both")
+    low, high = (None if v is None else np.asarray(_data(v)) for v in (min, max))
+    return _clip(x, low=low, high=high)
+
+
+# ----- more reductions ----------------------------------------------------------------------------
+
+
+@op
+def max(x, axis=None, keepdims=False):
+    return np.max(x, axis=_axes(x, axis, "max"), keepdims=keepdims)
+
+
+@op
+def min(x, axis=None, keepdims=False):
+    return np.min(x, axis=_axes(x, axis, "min"), keepdims=keepdims)
+
+
+def _extremum_vjp(g, out, x, axis=None, keepdims=False):
+    """The elements equal to the max (or min) share its gradient equally, as `torch.amax`."""
+    ties = _data(x) == _data(_kept(out, x, axis, keepdims))
+    share = ties / np.add.reduce(ties, axis=_axes(x, axis, "max"), keepdims=True)
+    return _spread(g, x, axis, keepdims) * _like(share, out)
+
+
+max.defvjp(_extremum_vjp)
+min.defvjp(_extremum_vjp)
+
+
+@op
+def logsumexp(x, axis=None, keepdims=False):
+    """log(sum(exp(x))) over `axis`, computed as m + log(sum(exp(x - m))) with m the max: never overflows."""
+    axes = _axes(x, axis, "logsumexp")
+    m = np.max(x, axis=axes, keepdims=True)
+    m = np.where(np.isfinite(m), m, 0)  # all -inf (or an inf): the sum alone says -inf or inf
+    with np.errstate(divide="ignore", over="ignore"):
+        out = np.log(np.add.reduce(np.exp(x - m), axis=axes, keepdims=True)) + m
+    return out if keepdims else np.squeeze(out, axis=axes)
+
+
+# d logsumexp = sum(softmax(x) dx), and softmax(x) = exp(x - logsumexp(x)).
+logsumexp.defvjp(
+    lambda g, out, x, axis=None, keepdims=False: (
+        _spread(g, x, axis, keepdims) * exp(x - _kept(out, x, axis, keepdims))
+    )
+)
+
+
+# ----- normalisation ------------------------------------------------------------------------------
+
+
+def _required(axis: Any, x: np.ndarray, name: str) -> tuple[int, ...]:
+    if axis is None:
+        raise TypeError(f"{name}: the axis is required (the lab puts the classes on axis 0: axis=0)")
+    return _axes(x, axis, name)
+
+
+@op
+def softmax(x, axis=None):
+    """exp(x) / sum(exp(x)) along `axis`, with the max subtracted first: never overflows."""
+    axes = _required(axis, x, "softmax")
+    e = np.exp(x - np.max(x, axis=axes, keepdims=True))
+    return e / np.add.reduce(e, axis=axes, keepdims=True)
+
+
+# d softmax = s * (dx - sum(s dx)): the Jacobian diag(s) - s sᵀ, applied to g.
+softmax.defvjp(lambda g, out, x, axis=None: out * (g - sum(g * out, axis=axis, keepdims=True)))
+
+
+@op
+def log_softmax(x, axis=None):
+    """x - logsumexp(x) along `axis`, stable as logsumexp."""
+    axes = _required(axis, x, "log_softmax")
+    shifted = x - np.max(x, axis=axes, keepdims=True)
+    return shifted - np.log(np.add.reduce(np.exp(shifted), axis=axes, keepdims=True))
+
+
+# d log_softmax = dx - sum(softmax(x) dx), and softmax(x) = exp(log_softmax(x)).
+log_softmax.defvjp(lambda g, out, x, axis=None: g - exp(out) * sum(g, axis=axis, keepdims=True))
+
+
+# ----- shape ------------------------------------------------------------------------------------
+
+
+@op(name="getitem")
+def _getitem(x, *, index):
+    return x[index]
+
+
+# Each element picked gets its gradient back where it came from; picked twice, it gets both (np.add.at).
+_getitem.defvjp(lambda g, out, x, *, index: _scatter_add(g, shape=x.shape, index=index))
+
+
+@op
+def _scatter_add(g, *, shape, index):
+    """Zeros of `shape` with `g` added at `index`: the adjoint of indexing, and indexing is its adjoint."""
+    grad = np.zeros(shape, dtype=g.dtype)
+    np.add.at(grad, index, g)
+    return grad
+
+
+_scatter_add.defvjp(lambda gg, out, g, *, shape, index: _getitem(gg, index=index))
+_scatter_add.name = "scatter_add"
+
+
+def getitem(x: Operand, index: Any) -> Tensor:
+    """`x[index]`: integers, slices, None, ..., integer arrays (repeats allowed) and boolean masks."""
+    parts = index if isinstance(index, tuple) else (index,)
+    for part in parts:
+        if isinstance(part, Tensor):
+            raise TypeError(
+                "getitem: index with integers, slices or NumPy arrays of ints or bools, not a Tensor "
+                "(a comparison such as t > 0 already gives a bool array)"
+            )
+    return _getitem(x, index=index)
+
+
+@op(name="concatenate")
+def _concatenate(*xs, axis=0):
+    try:
+        return np.concatenate(xs, axis=axis)
+    except ValueError as error:
+        shapes = ", ".join(str(x.shape) for x in xs)
+        raise ValueError(f"concatenate: shapes {shapes} do not join along axis {axis}: {error}") from None
+
+
+def _concatenate_vjp(g, out, *xs, axis=0):
+    """Each input gets its own stretch of g along the axis."""
+    before = (slice(None),) * (axis % out.ndim)
+    ends = np.cumsum([x.shape[axis] for x in xs])
+    return tuple(g[(*before, slice(end - x.shape[axis], end))] for x, end in zip(xs, ends))
+
+
+_concatenate.defvjp(_concatenate_vjp)
+
+
+def concatenate(tensors: Any, axis: int = 0) -> Tensor:
+    """The tensors joined along an existing axis, as `np.concatenate`."""
+    return _concatenate(*tensors, axis=axis)
+
+
+@op(name="stack")
+def _stack(*xs, axis=0):
+    try:
+        return np.stack(xs, axis=axis)
+    except ValueError as error:
+        shapes = ", ".join(str(x.shape) for x in xs)
+        raise ValueError(f"stack: shapes {shapes} cannot be stacked along axis {axis}: {error}") from None
+
+
+def _stack_vjp(g, out, *xs, axis=0):
+    """Each input gets its own slice of g along the new axis."""
+    before = (slice(None),) * (axis % out.ndim)
+    return tuple(g[(*before, i)] for i in range(len(xs)))
+
+
+_stack.defvjp(_stack_vjp)
+
+
+def stack(tensors: Any, axis: int = 0) -> Tensor:
+    """The tensors, of one shape, joined along a new axis, as `np.stack`."""
+    return _stack(*tensors, axis=axis)
+
+
+@op
+def expand_dims(x, *, axis):
+    try:
+        return np.expand_dims(x, axis)
+    except ValueError:
+        raise ValueError(f"expand_dims: axis {axis!r} is out of range for shape {x.shape}") from None
+
+
+expand_dims.defvjp(lambda g, out, x, *, axis: g.reshape(x.shape))
+
+
+@op
+def squeeze(x, axis=None):
+    axes = _axes(x, axis, "squeeze")
+    if axes is not None and builtins.any(x.shape[a] != 1 for a in axes):
+        raise ValueError(f"squeeze: axis {axis!r} of shape {x.shape} is not of length 1")
+    return np.squeeze(x, axes)
+
+
+squeeze.defvjp(lambda g, out, x, axis=None: g.reshape(x.shape))

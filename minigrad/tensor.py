@@ -178,8 +178,19 @@ class Tensor:
     def __len__(self) -> int:
         return len(self.data)
 
+    def __iter__(self) -> Any:
+        if self.ndim == 0:
+            raise TypeError("iteration over a 0-d tensor")
+        return (ops.getitem(self, i) for i in range(len(self.data)))  # each row in the graph
+
     def __bool__(self) -> bool:
         return bool(self.data)  # as NumPy: an error for more than one element
+
+    def __float__(self) -> float:
+        return float(self.data)
+
+    def __int__(self) -> int:
+        return int(self.data)
 
     def __repr__(self) -> str:
         values = np.array2string(self.data, separator=", ", prefix="Tensor(", threshold=20)
@@ -234,6 +245,12 @@ class Tensor:
 
     def __neg__(self) -> Tensor:
         return ops.neg(self)
+
+    def __abs__(self) -> Tensor:
+        return ops.abs(self)
+
+    def __getitem__(self, index: Any) -> Tensor:
+        return ops.getitem(self, index)
 
     # In place, as in PyTorch: only where no graph is recorded (`with no_grad(): W -= lr * W.grad`).
     def __iadd__(self, other: Any) -> Tensor:
@@ -324,6 +341,45 @@ class Tensor:
 
     def mean(self, axis: int | tuple[int, ...] | None = None, keepdims: bool = False) -> Tensor:
         return ops.mean(self, axis=axis, keepdims=keepdims)
+
+    def abs(self) -> Tensor:
+        return ops.abs(self)
+
+    def sqrt(self) -> Tensor:
+        return ops.sqrt(self)
+
+    def maximum(self, other: Any) -> Tensor:
+        return ops.maximum(self, other)
+
+    def minimum(self, other: Any) -> Tensor:
+        return ops.minimum(self, other)
+
+    def clip(self, min: Any = None, max: Any = None) -> Tensor:
+        return ops.clip(self, min, max)
+
+    def max(self, axis: int | tuple[int, ...] | None = None, keepdims: bool = False) -> Tensor:
+        return ops.max(self, axis=axis, keepdims=keepdims)
+
+    def min(self, axis: int | tuple[int, ...] | None = None, keepdims: bool = False) -> Tensor:
+        return ops.min(self, axis=axis, keepdims=keepdims)
+
+    def logsumexp(self, axis: int | tuple[int, ...] | None = None, keepdims: bool = False) -> Tensor:
+        return ops.logsumexp(self, axis=axis, keepdims=keepdims)
+
+    def softmax(self, axis: int | tuple[int, ...]) -> Tensor:
+        return ops.softmax(self, axis=axis)
+
+    def log_softmax(self, axis: int | tuple[int, ...]) -> Tensor:
+        return ops.log_softmax(self, axis=axis)
+
+    def expand_dims(self, axis: int | tuple[int, ...]) -> Tensor:
+        return ops.expand_dims(self, axis=axis)
+
+    def squeeze(self, axis: int | tuple[int, ...] | None = None) -> Tensor:
+        return ops.squeeze(self, axis=axis)
+
+    def broadcast_to(self, shape: tuple[int, ...]) -> Tensor:
+        return ops.broadcast_to(self, shape=shape)
 
     # ----- backward pass ------------------------------------------------------------------------
     def backward(self, grad: Any = None) -> None:
