@@ -192,6 +192,25 @@ def load_classes_csv(path: str | Path) -> tuple[np.ndarray, np.ndarray]:
     return table[:, :-1].T.copy(), labels
 
 
+def features_maybe_labels(
+    path: Path, n_x: int, trained_on: str | Path, read_labels: Callable[..., np.ndarray]
+) -> tuple[np.ndarray, np.ndarray | None]:
+    """A CSV file's features `(n_x, m)`, and its labels (`read_labels(last column, line_numbers, path)`)
+    when it has one column more: data for a network `trained_on` (a parameter file) `n_x` features."""
+    if not path.suffix.lower() == ".csv" and not path.exists():
+        raise DataError(f"unknown data set {str(path)!r}: give a built-in data set or a .csv file")
+    table, line_numbers = read_table(path)
+    columns = table.shape[1]
+    if columns == n_x:
+        return table.T.copy(), None
+    if columns == n_x + 1:
+        return table[:, :-1].T.copy(), read_labels(table[:, -1], line_numbers, path)
+    raise DataError(
+        f"{trained_on} was trained on {n_x} feature{'s' * (n_x != 1)}, but {path} has {columns} columns "
+        f"(expected {n_x} features, then optionally the label)"
+    )
+
+
 def load(name_or_path: str, seed: int | None = None) -> Data:
     """A built-in data set by name (drawn from `seed`) or a CSV file by path."""
     if name_or_path in BUILT_IN:
