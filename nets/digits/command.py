@@ -268,11 +268,9 @@ def _print_plan(data: Data, args: argparse.Namespace, say: Any) -> None:
     rate = dg.learning_rate_of(args.optimiser, args.learning_rate)
     optimiser = "Adam" if args.optimiser == "adam" else f"SGD with momentum {_momentum(args):g}"
     say(f"A softmax network on minigrad ({PROG} --help for the options)")
-    say(
-        f"  data      {_describe(args, data)}: {data.total} examples, {n_x} features, "
-        f"{data.classes} classes; {m_train} to train, {m_test} held out (stratified by class); "
-        "features standardised"
-    )
+    examples = f"{data.total} examples of {n_x} features, {data.classes} classes"
+    say(f"  data      {_describe(args, data)}: {examples}")
+    say(f"  split     {m_train} to train, {m_test} held out (stratified by class); features standardised")
     say(f"  network   {n_x} -> {hidden} -> {data.classes} softmax; W ~ {INIT_NAMES[args.init]}, biases 0")
     say(f"  cost      J = -(1/m) sum(Y * log_softmax(Z{L}, axis=0)), Y one-hot")
     say(
@@ -326,7 +324,7 @@ def _train(data: Data, start: dict, args: argparse.Namespace) -> tuple[dict, His
         progress.update(epoch, (cost, right, right_held_out))
 
     started = time.perf_counter()
-    with Progress(args.epochs, line, lines=args.epochs, quiet=args.quiet) as progress:
+    with Progress(args.epochs, line, lines=args.epochs, quiet=args.quiet, unit="epoch") as progress:
         try:
             parameters = dg.train(
                 *train,
@@ -358,7 +356,7 @@ def _print_confusion(matrix: np.ndarray, which: str, say: Any) -> None:
     if not pairs:
         say("No class was taken for another.")
         return
-    say("Most confused pairs of classes:")
+    say("Most confused pairs of classes (ties in the order of the classes):")
     for a, b, a_as_b, b_as_a in pairs:
         directions = [f"{x} taken for {y} {_times(n)}" for x, y, n in ((a, b, a_as_b), (b, a, b_as_a)) if n]
         say(f"  {a} and {b}: {', '.join(directions)}")
