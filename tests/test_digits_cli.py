@@ -116,6 +116,7 @@ BAD_INPUT = [
     (["--epochs", "0"], "argument --epochs: must be a positive whole number, got 0"),
     (["--learning-rate", "-1"], "argument --learning-rate: must be a positive number"),
     (["--activation", "softmax"], "argument --activation: invalid choice"),
+    (["--learning-rate", "50"], "try a smaller --learning-rate than 50. Nothing was written."),
     (["--momentum", "0.5"], "--momentum is SGD's: add --optimiser sgd"),
     (["--test-fraction", "1"], "argument --test-fraction"),
     (["--data", "missing.csv"], "missing.csv: no such file"),

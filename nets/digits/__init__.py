@@ -186,22 +186,34 @@ def train(
     current = lambda: {name: W.data for name, W in leaves.items()}  # noqa: E731
     if callback is not None:
         callback(0, current())
-    start, steps = None, 0
+    costs: list[float] = []  # every batch's, to tell divergence from the first one
     for epoch in range(1, epochs + 1):
-        order = rng.permutation(m)
-        for first in range(0, m, batch_size):
-            batch = order[first : first + batch_size]
-            opt.zero_grad()
-            J = step(leaves, X[:, batch], Y[:, batch])
-            J.backward()
-            opt.step()
-            cost, steps = float(J), steps + 1
-            start = cost if start is None else start
-            if has_diverged(cost, start):
-                raise TrainingDivergedError(steps, cost, opt.learning_rate, start)
+        _epoch(step, opt, leaves, X, Y, rng.permutation(m), batch_size, costs)
         if callback is not None:
             callback(epoch, current())
     return current()
+
+
+def _epoch(
+    step: Callable[..., Tensor],
+    opt: Optimizer,
+    leaves: Mapping[str, Tensor],
+    X: np.ndarray,
+    Y: np.ndarray,
+    order: np.ndarray,
+    batch_size: int,
+    costs: list[float],
+) -> None:
+    """One pass over the examples in `order`, a batch at a time: forward to J, backward, one step."""
+    for first in range(0, len(order), batch_size):
+        batch = order[first : first + batch_size]
+        opt.zero_grad()
+        J = step(leaves, X[:, batch], Y[:, batch])
+        J.backward()
+        opt.step()
+        costs.append(float(J))
+        if has_diverged(costs[-1], costs[0]):
+            raise TrainingDivergedError(len(costs), costs[-1], opt.learning_rate, costs[0])
 
 
 # ----- predictions ---------------------------------------------------------------------------------

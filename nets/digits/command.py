@@ -367,7 +367,7 @@ def _times(n: int) -> str:
 
 
 def _print_result(data: Data, history: History, seconds: float, args: argparse.Namespace) -> None:
-    held_out = _percent(history.held_out[-1]) if data.held_out[1].size else "none (--test-fraction 0)"
+    held_out = _percent(history.held_out[-1]) if data.held_out[1].size else "none (no example held out)"
     print(
         f"final cost {history.costs[-1]:.4f}   train accuracy {_percent(history.train[-1])}   "
         f"held-out accuracy {held_out}   ({args.epochs} epochs in {seconds:.1f} s)"
