@@ -7,6 +7,12 @@ Two-class outputs, in the lab's layout (one example per column, `m` examples):
 `compute_cost(A, Y)` is the lab's formula as written, one named node per term;
 `compute_cost_from_logits(Z, Y)` is the same J from the output layer's `Z`, exact where the sigmoid
 saturates. `nets.twolayer` and `nets.deep` both use them.
+
+More than two classes (`nets.digits`): `K` classes on axis 0, `Y (K, m)` one-hot, `A = softmax(Z, axis=0)`:
+
+    J = -(1/m) sum over examples and classes of Y log A = -(1/m) sum [ Y * log_softmax(Z, axis=0) ]
+
+`compute_multiclass_cost(Z, Y)`; its gradient is the lab's again: dJ/dZ = (A - Y) / m.
 """
 
 from __future__ import annotations
@@ -14,6 +20,7 @@ from __future__ import annotations
 import numpy as np
 
 from minigrad import Tensor
+from nets.checks import binary_labels
 from nets.tensors import ArrayOrTensor, as_tensor, named
 
 
@@ -31,6 +38,7 @@ def compute_cost(A2: ArrayOrTensor, Y: ArrayOrTensor) -> Tensor:
     """
     A2 = A2 if isinstance(A2, Tensor) else Tensor(A2, name="A2")
     Y, m = _labels(Y, A2, "compute_cost", "A2")
+    binary_labels(Y, "compute_cost")
     outside = ~((A2.data >= 0) & (A2.data <= 1))  # nan is outside too
     if outside.any():
         raise ValueError(
@@ -78,6 +86,19 @@ def compute_cost_from_logits(Z: Tensor, Y: ArrayOrTensor) -> Tensor:
     sign = 2 * positive - 1
     softplus = Z * positive + (1 + (-(Z * sign)).exp()).log()
     return (softplus - Y * Z).sum() / m
+
+
+def compute_multiclass_cost(Z: Tensor, Y: ArrayOrTensor) -> Tensor:
+    """The cross-entropy of a softmax output, `J = -(1/m) sum [Y * log_softmax(Z, axis=0)]`, from the output
+    layer's `Z (K, m)` and one-hot labels `Y (K, m)`: the classes on axis 0, one example per column.
+
+    `log_softmax(Z) = Z - logsumexp(Z)` is one stable operation: finite for any Z, where `log(softmax(Z))`
+    would take log(0) = -inf once a class's probability underflows. Its backward pass gives
+    `dJ/dZ = (softmax(Z) - Y) / m`: the lab's `dZ = A - Y`, divided by m, for K classes as for two.
+    """
+    Y, m = _labels(Y, Z, "compute_multiclass_cost", "Z")
+    log_A = named(Z.log_softmax(axis=0), "log_softmax(Z)")
+    return named(named(named(Y * log_A, "Y log A").sum(), "sum") * (-1 / m), "J")
 
 
 def _labels(Y: ArrayOrTensor, output: Tensor, function: str, name: str) -> tuple[Tensor, int]:

@@ -1,6 +1,8 @@
 """Two-class data sets for the lab's network: built-in ones NumPy draws from a seed, and CSV files.
 
 Every function returns the lab's layout, one example per column: `X (n_x, m)` and `Y (1, m)` of 0s and 1s.
+For more than two classes (`nets.digits`), `load_classes_csv` returns `X` and the class labels `(m,)`,
+whole numbers 0 ... K-1, and `stratified_split` holds out the same share of every class.
 Problems with a file raise `DataError`, whose message names the file, and the line and column where
 there is one, so that a student can go and fix it.
 """
@@ -163,6 +165,52 @@ def load_csv(path: str | Path) -> Data:
     return table[:, :-1].T.copy(), Y
 
 
+def class_labels_from(
+    column: np.ndarray, line_numbers: list[int], path: str | Path, classes: int | None = None
+) -> np.ndarray:
+    """The last column as class labels `(m,)` of ints, after checking each is a whole number 0 ... K-1
+    (K = `classes` where given: the classes a network was trained on)."""
+    top = "" if classes is None else f" to {classes - 1}"
+    wrong = (column != np.round(column)) | (column < 0) | (column >= (np.inf if classes is None else classes))
+    if wrong.any():
+        first = int(np.argmax(wrong))
+        raise DataError(
+            f"{path}, line {line_numbers[first]}: the label (the last column) must be a whole number "
+            f"from 0{top}; found {column[first]:g}"
+        )
+    return column.astype(np.int64)
+
+
+def load_classes_csv(path: str | Path) -> tuple[np.ndarray, np.ndarray]:
+    """Features then an integer label 0 ... K-1 per row: `(X (n_x, m), labels (m,))`, at least two classes."""
+    table, line_numbers = read_table(path)
+    if table.shape[1] < 2:
+        raise DataError(f"{path}: 1 column; need at least one feature column and the label in the last")
+    labels = class_labels_from(table[:, -1], line_numbers, path)
+    if labels.max() < 1:
+        raise DataError(f"{path}: every label is {labels.max()}; need at least two classes")
+    return table[:, :-1].T.copy(), labels
+
+
+def features_maybe_labels(
+    path: Path, n_x: int, trained_on: str | Path, read_labels: Callable[..., np.ndarray]
+) -> tuple[np.ndarray, np.ndarray | None]:
+    """A CSV file's features `(n_x, m)`, and its labels (`read_labels(last column, line_numbers, path)`)
+    when it has one column more: data for a network `trained_on` (a parameter file) `n_x` features."""
+    if not path.suffix.lower() == ".csv" and not path.exists():
+        raise DataError(f"unknown data set {str(path)!r}: give a built-in data set or a .csv file")
+    table, line_numbers = read_table(path)
+    columns = table.shape[1]
+    if columns == n_x:
+        return table.T.copy(), None
+    if columns == n_x + 1:
+        return table[:, :-1].T.copy(), read_labels(table[:, -1], line_numbers, path)
+    raise DataError(
+        f"{trained_on} was trained on {n_x} feature{'s' * (n_x != 1)}, but {path} has {columns} columns "
+        f"(expected {n_x} features, then optionally the label)"
+    )
+
+
 def load(name_or_path: str, seed: int | None = None) -> Data:
     """A built-in data set by name (drawn from `seed`) or a CSV file by path."""
     if name_or_path in BUILT_IN:
@@ -194,6 +242,26 @@ def split(X: np.ndarray, Y: np.ndarray, test_fraction: float, seed: int | None =
     order = np.random.default_rng(seed).permutation(m)
     test, train = order[:m_test], order[m_test:]
     return (X[:, train], Y[:, train]), (X[:, test], Y[:, test])
+
+
+def stratified_split(
+    X: np.ndarray, labels: np.ndarray, test_fraction: float, seed: int | None = None
+) -> tuple[tuple[np.ndarray, np.ndarray], tuple[np.ndarray, np.ndarray]]:
+    """`((X_train, labels_train), (X_test, labels_test))`, holding out `test_fraction` of each class.
+
+    Each class keeps at least one example to train on; the order within each split is shuffled.
+    """
+    if not 0 <= test_fraction < 1:
+        raise ValueError(f"test_fraction must be at least 0 and below 1, got {test_fraction}")
+    rng = np.random.default_rng(seed)
+    test, train = [], []
+    for k in np.unique(labels):
+        members = rng.permutation(np.flatnonzero(labels == k))
+        m_test = min(round(test_fraction * len(members)), len(members) - 1)
+        test.append(members[:m_test])
+        train.append(members[m_test:])
+    test, train = rng.permutation(np.concatenate(test)), rng.permutation(np.concatenate(train))
+    return (X[:, train], labels[train]), (X[:, test], labels[test])
 
 
 def standardisation(X: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

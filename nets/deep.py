@@ -5,7 +5,7 @@ Layout as in the lab: one example per column, `X` is `(n_x, m)`, `Y` is `(n_y, m
 
     Z[c] = W[c] A[c-1] + b[c]        A[0] = X
     A[c] = g(Z[c])                   g = sigmoid, tanh or relu for the hidden layers c < L
-    A[L] = sigmoid(Z[L])             the output, as in the lab
+    A[L] = sigmoid(Z[L])             the output, as in the lab (or softmax(Z[L], axis=0): `nets.digits`)
 
 Everything is built from minigrad operations, so `backward()` gives every `W[c].grad`, `Z[c].grad`.
 Initialisation is `nets.initialisation`'s (`initialize_layers`), shared with the two-layer network, and so
@@ -38,6 +38,7 @@ __all__ = [
 ]
 
 HIDDEN_ACTIVATIONS = ("sigmoid", "tanh", "relu")
+OUTPUTS = ("sigmoid", "softmax")
 
 
 def number_of_layers(parameters: dict[str, Any]) -> int:
@@ -57,13 +58,17 @@ def forward_propagation(
     X: Any,
     parameters: dict[str, Any],
     hidden_activation: str | Sequence[str] = "sigmoid",
+    output: str = "sigmoid",
 ) -> tuple[Tensor, dict[str, Tensor]]:
     """`(AL, cache)`: the output `A[L]` and `cache["Z1"], ["A1"], ..., ["ZL"], ["AL"]` as Tensors.
 
     `hidden_activation` is one name for every hidden layer or a list with one name per hidden layer
-    (`L - 1` of them). Parameters may be ndarrays or Tensors; pass Tensors with `requires_grad=True`
-    to get their gradients from `backward()`.
+    (`L - 1` of them). `output` is `"sigmoid"` (the lab's) or `"softmax"` (over the classes, axis 0).
+    Parameters may be ndarrays or Tensors; pass Tensors with `requires_grad=True` to get their gradients
+    from `backward()`.
     """
+    if output not in OUTPUTS:
+        raise ValueError(f"unknown output {output!r}; choose one of {', '.join(OUTPUTS)}")
     L = number_of_layers(parameters)
     activations = _hidden_activations(hidden_activation, L)
     A = X if isinstance(X, Tensor) else Tensor(X)
@@ -73,7 +78,10 @@ def forward_propagation(
     cache: dict[str, Tensor] = {}
     for c in range(1, L + 1):
         Z = parameters[f"W{c}"] @ A + parameters[f"b{c}"]
-        A = Z.sigmoid() if c == L else getattr(Z, activations[c - 1])()
+        if c < L:
+            A = getattr(Z, activations[c - 1])()
+        else:
+            A = Z.sigmoid() if output == "sigmoid" else Z.softmax(axis=0)
         cache[f"Z{c}"] = Z
         cache[f"A{c}"] = A
     return A, cache

@@ -30,6 +30,7 @@ class Progress:
         quiet: bool = False,
         stream: TextIO | None = None,
         delay: float = 1.0,
+        unit: str = "step",
     ) -> None:
         self.total, self.line, self.quiet = total, line, quiet
         self.every = max(1, total // lines)
@@ -38,7 +39,7 @@ class Progress:
         if not quiet and self.stream.isatty():
             from tqdm import tqdm  # only where it draws: a run into a file or pipe does not import it
 
-            self.bar = tqdm(total=total, file=self.stream, leave=False, delay=delay, unit="step")
+            self.bar = tqdm(total=total, file=self.stream, leave=False, delay=delay, unit=unit)
 
     def update(self, i: int, value: Any) -> None:
         """Step `i` is done, with this value; its line is written if it is one of the reported steps."""

@@ -173,3 +173,16 @@ def test_step_4_shows_a_network_that_explodes_and_the_same_trained_with_clipping
     assert "clip_grad_norm(max_norm=1)" in clipped
     assert float(clipped.split("J = ")[1].split()[0]) < 0.3  # it trains, well below log 2
     assert [o for o in cell.outputs if "image/png" in o.get("data", {})]
+
+
+def test_the_last_section_trains_on_the_digits_and_shows_misclassified_ones(executed):
+    """Where scikit-learn is installed (CI's dev extra has it): the check, the accuracy and the picture."""
+    pytest.importorskip("sklearn")
+    cells = [c for c in executed.cells if c.get("id", "").startswith("digits")]
+    assert "".join(cells[0].source).startswith("## More than two classes")
+    printed = "".join(out.get("text", "") for cell in cells for out in cell.get("outputs", []))
+    difference = re.search(r"dZ2 = A2 - Y against m \* Z2.grad: largest difference (\S+)", printed)
+    assert difference and float(difference[1]) < 1e-12, printed
+    accuracy = re.search(r"held-out accuracy after 15 epochs: (\S+)%", printed)
+    assert accuracy and float(accuracy[1]) > 90, printed
+    assert outputs(cells, "image/png"), "no picture of the misclassified digits"

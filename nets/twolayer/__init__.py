@@ -25,7 +25,7 @@ import numpy as np
 import minigrad as mg
 from minigrad import Tensor
 from nets import initialisation, metrics
-from nets.checks import whole_number
+from nets.checks import binary_labels, whole_number
 from nets.costs import compute_cost, compute_cost_from_logits
 from nets.tensors import ArrayOrTensor, array, as_tensor, named
 from nets.training import DIVERGED_ABOVE, TrainingDivergedError, has_diverged
@@ -156,6 +156,7 @@ def backward_propagation(
     """
     _check_activation(hidden_activation)
     X, Y = array(X), array(Y)
+    binary_labels(Y, "backward_propagation")
     W2 = array(_parameter(parameters, "W2"))
     Z1, A1, A2 = array(cache["Z1"]), array(cache["A1"]), array(cache["A2"])
     m = X.shape[1]
@@ -215,6 +216,7 @@ def autograd_gradients(
     dZ2 = 0 instead of A2 - Y = +-1. `from_logits=False` differentiates `compute_cost`, the lab's
     formula as written, through its log and sigmoid rules: exact while A2 stays inside (0, 1).
     """
+    binary_labels(Y, "autograd_gradients")
     _, cache, leaves = _autograd_pass(parameters, X, Y, hidden_activation, from_logits=from_logits)
     return _lab_gradients(cache, leaves)
 
@@ -332,6 +334,7 @@ def train(
     _check_activation(hidden_activation)
     whole_number(iterations, "iterations")
     X, Y = array(X), array(Y)
+    binary_labels(Y, "train")
     parameters = _starting_parameters(X, Y, n_h, seed, init, parameters)
     costs: list[float] = []
     for i in range(iterations + 1):
@@ -367,4 +370,5 @@ def accuracy(
     hidden_activation: str = "sigmoid",
 ) -> float:
     """The fraction of examples (columns) whose every output is predicted right."""
+    binary_labels(Y, "accuracy")
     return metrics.accuracy(predict(parameters, X, hidden_activation), array(Y))

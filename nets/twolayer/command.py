@@ -466,7 +466,7 @@ def run_predict(args: argparse.Namespace) -> int:
                 f"{X.shape[0]}"
             )
     else:
-        X, Y = _features_maybe_labels(Path(args.data), n_x, args.parameters)
+        X, Y = datasets.features_maybe_labels(Path(args.data), n_x, args.parameters, datasets.labels_from)
     with mg.no_grad():
         A2, _ = tl.forward_propagation(datasets.standardise(X, mean, std), parameters, activation)
     predictions = metrics.predictions(A2.data)
@@ -484,23 +484,3 @@ def run_predict(args: argparse.Namespace) -> int:
         write_predictions(args.out, predictions[0], A2.data[0])
         print(f"predictions written to {args.out}")
     return 0
-
-
-def _features_maybe_labels(
-    path: Path, n_x: int, parameter_file: Path
-) -> tuple[np.ndarray, np.ndarray | None]:
-    """A CSV file's features, and its labels when it has one column more than the parameters' features."""
-    if not path.suffix.lower() == ".csv" and not path.exists():
-        raise DataError(
-            f"unknown data set {str(path)!r}: give one of {', '.join(datasets.BUILT_IN)} or a .csv file"
-        )
-    table, line_numbers = datasets.read_table(path)
-    columns = table.shape[1]
-    if columns == n_x:
-        return table.T.copy(), None
-    if columns == n_x + 1:
-        return table[:, :-1].T.copy(), datasets.labels_from(table[:, -1], line_numbers, path)
-    raise ParameterFileError(
-        f"{parameter_file} was trained on {n_x} feature{'s' * (n_x != 1)}, but {path} has {columns} columns "
-        f"(expected {n_x} features, then optionally the 0/1 label)"
-    )

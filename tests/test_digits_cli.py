@@ -1,0 +1,154 @@
+"""The second main job, `python -m nets.digits`, run as a user runs it: in a subprocess."""
+
+import os
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
+pytest.importorskip("sklearn", reason='the digits need scikit-learn: pip install -e ".[digits]"')
+
+# Runs the command with scikit-learn unimportable, as on a machine without it.
+WITHOUT_SKLEARN = """
+import sys
+
+class NoSklearn:
+    def find_spec(self, name, path=None, target=None):
+        if name == "sklearn" or name.startswith("sklearn."):
+            raise ImportError(f"No module named {name!r}")
+
+sys.meta_path.insert(0, NoSklearn())
+from nets.digits.command import main
+
+sys.exit(main(sys.argv[1:]))
+"""
+
+
+def run(*args, cwd, without_sklearn=False):
+    """`python -m nets.digits ARGS` in `cwd`, with this checkout importable."""
+    environment = {**os.environ, "PYTHONPATH": str(ROOT)}
+    program = ["-c", WITHOUT_SKLEARN] if without_sklearn else ["-m", "nets.digits"]
+    command = [sys.executable, *program, *args]
+    return subprocess.run(command, cwd=cwd, env=environment, capture_output=True, text=True, timeout=120)
+
+
+def final_line(stdout):
+    match = re.search(r"final cost (\S+)\s+train accuracy (\S+)%\s+held-out accuracy (\S+)%", stdout)
+    assert match, stdout
+    return float(match[1]), float(match[2]), float(match[3])
+
+
+def write_csv(path, X, labels=None, header="x1,x2,label"):
+    """One example per row: its features, then its label where `labels` are given."""
+    table = X.T if labels is None else np.column_stack([X.T, labels])
+    rows = [",".join(f"{v:.17g}" for v in row) for row in table]
+    path.write_text("\n".join(([header] if header else []) + rows) + "\n")
+    return path
+
+
+def test_the_default_run_reaches_97_percent_and_reports_its_confusions(tmp_path):
+    result = run("--save", "model.npz", "--plot", "run.png", cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    assert result.stderr == ""
+    out = result.stdout
+    assert "1797 examples of 64 features, 10 classes" in out
+    assert "1347 to train, 450 held out (stratified by class)" in out
+    assert "64 -> 64 relu -> 10 softmax" in out
+    difference = re.search(r"max \|closed form - autograd\| = (\S+)", out)
+    assert float(difference[1]) < 1e-12
+    epochs = re.findall(r"^  epoch +(\d+) +cost (\S+) +train (\S+)% +held-out (\S+)%$", out, re.M)
+    assert [int(e[0]) for e in epochs] == list(range(31))
+    cost, _, held_out = final_line(out)
+    assert held_out >= 97 and cost == float(epochs[-1][1])
+    rows = re.findall(r"^ {4}(\d)((?: +\d+){10})$", out, re.M)  # the confusion matrix: a row per class
+    assert [int(k) for k, _ in rows] == list(range(10))
+    assert sum(sum(map(int, row.split())) for _, row in rows) == 450
+    assert len(re.findall(r"^  \d and \d: \d taken for \d", out, re.M)) == 3
+    assert (tmp_path / "run.png").read_bytes()[:8] == PNG_MAGIC
+    assert "\r" not in out  # no progress bar where stdout is not a terminal
+
+    again = run("predict", "model.npz", "--data", "digits", "--out", "predictions.csv", cwd=tmp_path)
+    assert again.returncode == 0, again.stderr
+    assert "64 -> 64 relu -> 10 softmax" in again.stdout
+    accuracy = float(re.search(r"accuracy +(\S+)%", again.stdout)[1])
+    assert accuracy > 98  # three quarters of them trained on
+    lines = (tmp_path / "predictions.csv").read_text().splitlines()
+    assert lines[0] == "prediction,probability" and len(lines) == 1798
+
+
+def test_any_multi_class_csv_trains_and_predicts_with_or_without_labels(tmp_path):
+    rng = np.random.default_rng(0)
+    labels = rng.integers(0, 3, 240)
+    X = 3 * rng.standard_normal((3, 2))[labels].T + rng.standard_normal((2, 240))
+    write_csv(tmp_path / "three.csv", X, labels)
+    options = ["--hidden", "8,8", "--activation", "tanh", "--init", "lab", "--optimiser", "sgd"]
+    result = run("--data", "three.csv", *options, "--epochs", "5", "--save", "m.npz", cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    assert "240 examples of 2 features, 3 classes" in result.stdout
+    assert "180 to train, 60 held out" in result.stdout
+    assert "2 -> 8 tanh -> 8 tanh -> 3 softmax" in result.stdout
+    assert "SGD with momentum 0.9" in result.stdout
+    assert final_line(result.stdout)[2] > 200 / 3  # twice the chance of a guess, after 5 epochs
+    write_csv(tmp_path / "new.csv", X[:, :10], header="")
+    predicted = run("predict", "m.npz", "--data", "new.csv", "--out", "p.csv", cwd=tmp_path)
+    assert predicted.returncode == 0, predicted.stderr
+    assert "10 examples, no labels" in predicted.stdout
+    assert len((tmp_path / "p.csv").read_text().splitlines()) == 11
+
+
+def test_quiet_on_a_small_subset_prints_only_the_final_line(tmp_path):
+    result = run("--limit", "300", "--epochs", "2", "--quiet", cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    assert len(result.stdout.splitlines()) == 1
+    final_line(result.stdout)
+
+
+# ----- bad input: one line, exit status 2, nothing written ---------------------------------------------
+
+BAD_INPUT = [
+    (["--hidden", "64,x"], "argument --hidden: '64,x': give widths separated by commas; 'x' is not a whole"),
+    (["--hidden", "0"], "argument --hidden"),
+    (["--epochs", "0"], "argument --epochs: must be a positive whole number, got 0"),
+    (["--learning-rate", "-1"], "argument --learning-rate: must be a positive number"),
+    (["--activation", "softmax"], "argument --activation: invalid choice"),
+    (["--learning-rate", "50"], "try a smaller --learning-rate than 50. Nothing was written."),
+    (["--momentum", "0.5"], "--momentum is SGD's: add --optimiser sgd"),
+    (["--test-fraction", "1"], "argument --test-fraction"),
+    (["--data", "missing.csv"], "missing.csv: no such file"),
+    (["--data", "spirals"], "unknown data set 'spirals'"),
+    (["--data", "half.csv"], "half.csv, line 3: the label (the last column) must be a whole number"),
+    (["--save", "model.txt"], "--save model.txt: the file name must end in .npz"),
+    (["--plot", "nofolder/run.png"], "the folder nofolder does not exist"),
+    (["predict", "nothing.npz", "--data", "digits"], "nothing.npz: no such file"),
+    (["predict", "fake.npz", "--data", "digits"], "fake.npz: not a parameter file written by --save"),
+]
+
+
+@pytest.mark.parametrize(("args", "message"), BAD_INPUT, ids=[" ".join(a) for a, _ in BAD_INPUT])
+def test_bad_input_is_one_line_exit_status_2_and_nothing_written(tmp_path, args, message):
+    (tmp_path / "half.csv").write_text("a,b,label\n1,2,0\n3,4,1.5\n")
+    (tmp_path / "fake.npz").write_text("not an archive")
+    before = sorted(tmp_path.iterdir())
+    would_write = [] if args[0] == "predict" or "--save" in args else ["--save", "out.npz"]
+    result = run(*args, *would_write, cwd=tmp_path)
+    assert result.returncode == 2, (result.stdout, result.stderr)
+    assert result.stderr.count("\n") == 1 and result.stderr.startswith("error: "), result.stderr
+    assert message in result.stderr
+    assert sorted(tmp_path.iterdir()) == before
+
+
+def test_without_scikit_learn_the_digits_say_how_to_install_it_and_a_csv_still_trains(tmp_path):
+    result = run("--epochs", "1", cwd=tmp_path, without_sklearn=True)
+    assert result.returncode == 2
+    assert result.stderr == (
+        'error: the digits data set needs scikit-learn, which is not installed: pip install -e ".[digits]"\n'
+    )
+    X = np.random.default_rng(0).standard_normal((2, 30))
+    write_csv(tmp_path / "small.csv", X, np.arange(30) % 3)
+    result = run("--data", "small.csv", "--epochs", "1", "--quiet", cwd=tmp_path, without_sklearn=True)
+    assert result.returncode == 0, result.stderr
