@@ -17,6 +17,7 @@ import math
 import os
 import pathlib
 import re
+import shutil
 from collections import Counter, deque
 from typing import Any
 
@@ -412,7 +413,8 @@ def save_graph(t: Tensor, path: str | os.PathLike[str], **options: Any) -> pathl
 
     Returns the path written. Where the Graphviz programs are missing, the DOT text is written instead,
     next to `path` with the extension .dot, and that path is returned (compare it with `path`; the hint
-    on installing Graphviz is `minigrad.graph.INSTALL_HINT`). `options` go to `draw_graph`.
+    on installing Graphviz is `minigrad.graph.INSTALL_HINT`); a file already there is never written over
+    (`FileExistsError`), since its name was not the one asked for. `options` go to `draw_graph`.
     """
     path = pathlib.Path(path)
     suffix = path.suffix.lower()
@@ -427,11 +429,33 @@ def save_graph(t: Tensor, path: str | os.PathLike[str], **options: Any) -> pathl
     if suffix != ".dot":
         try:
             data = g.pipe(format=suffix[1:], quiet=True)
-            with atomic_write(path) as f:
-                f.write(data)
-            return path
         except graphviz.ExecutableNotFound:
-            path = path.with_suffix(".dot")
+            return _save_dot_instead(g, path)
+        with atomic_write(path) as f:
+            f.write(data)
+        return path
     with atomic_write(path) as f:
         f.write(g.source.encode("utf-8"))
     return path
+
+
+def dot_fallback(path: str | os.PathLike[str]) -> pathlib.Path | None:
+    """Where `save_graph(t, path)` would write DOT text instead of `path`, if the Graphviz programs are
+    missing now; None where it would write `path` itself."""
+    path = pathlib.Path(path)
+    if path.suffix.lower() == ".dot" or shutil.which("dot") is not None:
+        return None
+    return path.with_suffix(".dot")
+
+
+def _save_dot_instead(g: graphviz.Digraph, path: pathlib.Path) -> pathlib.Path:
+    dot = path.with_suffix(".dot")
+    if os.path.lexists(dot):
+        raise FileExistsError(
+            f"save_graph: the Graphviz programs are missing, so the graph of {str(path)!r} would be written "
+            f"as DOT text to {str(dot)!r}, but that exists and is not written over; move it, or ask for "
+            "a .dot file by name"
+        )
+    with atomic_write(dot, replace=False) as f:
+        f.write(g.source.encode("utf-8"))
+    return dot

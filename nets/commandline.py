@@ -1,19 +1,25 @@
 """What the commands `python -m nets.twolayer` and `python -m nets.gradients` share: the command-line helpers.
 
 Bad input ends a command with one line on stderr, `error: ...`, and exit status 2, before any work is
-done or any file written: argparse's own complaints included (`Parser`), and every output path checked
-up front (`check_output`). Files are written whole or not at all: a temporary file in the same folder,
-then one rename (`atomic_write`). matplotlib is optional (the extra `plot`); without it, the message says
+done or any file written: argparse's own complaints included (`Parser`), every output path checked up
+front (`check_output`), and no output the same file as an input or as another output (`check_distinct`).
+Files are written whole or not at all: a temporary file in the same folder, then one rename
+(`atomic_write`); a command that writes several prepares them all inside `all_or_none()`, and they are
+moved into place together at its end. Ctrl-C and SIGTERM stop a command alike, removing what it was
+writing (`run_command`). matplotlib is optional (the extra `plot`); without it, the message says
 how to install it.
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import math
 import os
+import signal
 import sys
-from collections.abc import Callable, Sequence
+import threading
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -33,22 +39,50 @@ class Parser(argparse.ArgumentParser):
         raise UsageError(f"{message} (see {self.prog} --help)")
 
 
+class Terminated(KeyboardInterrupt):
+    """SIGTERM, raised where the command is, so that it stops as Ctrl-C stops it: temporaries removed."""
+
+
 def run_command(command: Callable[[], int], bad_input: tuple[type[Exception], ...] = ()) -> int:
     """`command()`'s exit status; `UsageError` and the `bad_input` exceptions become `error: ...` and 2.
 
     An output that cannot be written (disk full, permissions) is 1; its temporary file is already gone.
+    Ctrl-C is 130 and SIGTERM 143 (128 + the signal's number, as a shell reports them), with the files
+    being written removed.
     """
     try:
-        return command()
+        with _sigterm_as_exception():
+            return command()
     except (UsageError, *bad_input) as e:
         print(f"error: {e}", file=sys.stderr)
         return 2
     except OSError as e:
         print(f"error: {e}", file=sys.stderr)
         return 1
+    except Terminated:
+        print("terminated", file=sys.stderr)
+        return 128 + signal.SIGTERM
     except KeyboardInterrupt:
         print("\ninterrupted", file=sys.stderr)
         return 130
+
+
+@contextlib.contextmanager
+def _sigterm_as_exception() -> Iterator[None]:
+    """SIGTERM raises `Terminated` while the block runs (Python's default would end the process at once,
+    leaving a half-written temporary file behind). Only the main thread can set a handler."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+
+    def terminate(signum: int, frame: object) -> None:
+        raise Terminated
+
+    previous = signal.signal(signal.SIGTERM, terminate)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
 
 
 # ----- argument types: argparse names the option in front of the message --------------------------------
@@ -109,6 +143,38 @@ def check_output(option: str, path: Path | None, suffixes: Sequence[str]) -> Non
         raise UsageError(f"{option} {path}: the folder {folder} is not writable")
     if path.is_dir():
         raise UsageError(f"{option} {path}: is a folder; give a file name")
+
+
+def check_distinct(
+    outputs: Mapping[str, Path | None], inputs: Mapping[str, Path | None] | None = None
+) -> None:
+    """Before any work: no output is the same file as an input or as another output.
+
+    Each mapping goes from how the file was given (`--out`, `--data`) to its path, None where not given.
+    Paths are compared resolved (symbolic links followed) and, for files that exist, by identity (hard links).
+    """
+    inputs = inputs or {}
+    seen: list[tuple[str, Path]] = [(name, path) for name, path in inputs.items() if path is not None]
+    for name, path in outputs.items():
+        if path is None:
+            continue
+        for other, earlier in seen:
+            if _same_file(path, earlier):
+                kind = "would destroy it" if other in inputs else "would lose one of them"
+                raise UsageError(
+                    f"{name} {path} is the same file as {other} {earlier}; writing it {kind}: "
+                    "give another name"
+                )
+        seen.append((name, path))
+
+
+def _same_file(a: Path, b: Path) -> bool:
+    if a.resolve() == b.resolve():
+        return True
+    try:
+        return os.path.samefile(a, b)
+    except OSError:  # one of them does not exist yet
+        return False
 
 
 def pyplot() -> Any:

@@ -2,6 +2,7 @@
 
 import os
 import re
+import signal
 import subprocess
 import sys
 from pathlib import Path
@@ -239,6 +240,104 @@ def test_graph_renders_svg_where_graphviz_is_installed(tmp_path):
     result = run("--iterations", "5", "--graph", "pass.svg", cwd=tmp_path)
     assert result.returncode == 0, result.stderr
     assert "<svg" in (tmp_path / "pass.svg").read_text()
+
+
+# ----- a user's files are never lost --------------------------------------------------------------------
+
+
+def one_error_line(result, status=2):
+    assert result.returncode == status, result.stdout + result.stderr
+    assert "Traceback" not in result.stderr
+    lines = result.stderr.splitlines()
+    assert len(lines) == 1 and lines[0].startswith("error: "), result.stderr
+    return lines[0]
+
+
+def test_an_output_that_is_an_input_or_another_output_is_refused_before_any_work(tmp_path):
+    (tmp_path / "new.csv").write_text("0.1,0.2\n0.3,0.4\n")
+    (tmp_path / "link.csv").symlink_to("new.csv")
+    os.link(tmp_path / "new.csv", tmp_path / "hard.csv")
+    assert run("--iterations", "5", "--save", "m.npz", "--quiet", cwd=tmp_path).returncode == 0
+    before = {p.name: p.read_bytes() for p in tmp_path.iterdir()}
+    for data, out in (("new.csv", "new.csv"), ("new.csv", "link.csv"), ("hard.csv", "new.csv")):
+        result = run("predict", "m.npz", "--data", data, "--out", out, cwd=tmp_path)
+        line = one_error_line(result)
+        assert f"--out {out} is the same file as --data {data}" in line
+        assert result.stdout == ""
+    result = run("--iterations", "5", "--plot", "x.svg", "--graph", "x.svg", cwd=tmp_path)
+    assert "--graph x.svg is the same file as --plot x.svg" in one_error_line(result)
+    assert result.stdout == ""
+    assert {p.name: p.read_bytes() for p in tmp_path.iterdir()} == before
+
+
+def test_the_outputs_of_a_run_that_fails_at_the_last_one_are_none_written(tmp_path):
+    (tmp_path / "s.npz").write_bytes(b"the previous run's parameters")
+    code = (
+        "from minigrad.graph import ComputationGraph\n"
+        "def full(*args, **kwargs):\n"
+        "    raise OSError(28, 'No space left on device')\n"
+        "ComputationGraph.pipe = full\n"
+        "from nets.twolayer.command import main\n"
+        "raise SystemExit(main(['--iterations', '5', '--quiet', '--save', 's.npz', '--plot', 'p.png',"
+        " '--graph', 'h.svg']))"
+    )
+    result = run(cwd=tmp_path, code=code)
+    assert "No space left on device" in one_error_line(result, status=1)
+    assert (tmp_path / "s.npz").read_bytes() == b"the previous run's parameters"
+    assert [p.name for p in tmp_path.iterdir()] == ["s.npz"]
+
+
+def test_without_graphviz_the_dot_fallback_never_writes_over_a_file_the_user_did_not_name(tmp_path):
+    empty = tmp_path / "no-programs"
+    empty.mkdir()
+    (tmp_path / "g.dot").write_text("the user's own graph")
+    (tmp_path / "h.dot").mkdir()
+    for graph, dot in (("g.svg", "g.dot"), ("h.svg", "h.dot")):
+        result = run(
+            "--iterations", "5", "--save", "s.npz", "--graph", graph, cwd=tmp_path, env={"PATH": str(empty)}
+        )
+        line = one_error_line(result)
+        assert f"--graph {graph}: without the Graphviz programs the graph would be written to {dot}" in line
+        assert result.stdout == ""
+    assert (tmp_path / "g.dot").read_text() == "the user's own graph"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["g.dot", "h.dot", "no-programs"]
+
+
+def test_a_run_stopped_by_sigterm_while_saving_leaves_no_file_behind(tmp_path):
+    # A save that writes part of the file, says so, then waits: the signal arrives in the middle of it.
+    code = (
+        "import time\n"
+        "import numpy as np\n"
+        "def slow_savez(f, **arrays):\n"
+        "    f.write(b'part of the archive')\n"
+        "    f.flush()\n"
+        "    print('saving', flush=True)\n"
+        "    while True:\n"
+        "        time.sleep(0.01)\n"
+        "np.savez = slow_savez\n"
+        "from nets.twolayer.command import main\n"
+        "raise SystemExit(main(['--iterations', '5', '--quiet', '--save', 'model.npz']))"
+    )
+    environment = {**os.environ, "PYTHONPATH": str(ROOT)}
+    process = subprocess.Popen(
+        [sys.executable, "-c", code],
+        cwd=tmp_path,
+        env=environment,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        for line in process.stdout:
+            if line == "saving\n":
+                break
+        process.send_signal(signal.SIGTERM)
+        _, stderr = process.communicate(timeout=60)
+    finally:
+        process.kill()
+    assert process.returncode == 128 + signal.SIGTERM, stderr
+    assert "Traceback" not in stderr and stderr.strip() == "terminated"
+    assert list(tmp_path.iterdir()) == []
 
 
 # ----- bad input: one line on stderr, exit status 2, nothing trained, nothing written ------------------

@@ -4,12 +4,15 @@
     python -m nets.twolayer predict model.npz --data new.csv [--out predictions.csv]
 
 Bad input ends the run with a one-line message on stderr and exit status 2, before anything is trained or
-written. Every file is written whole or not at all (a temporary file in the same folder, then a rename).
+written. Every file is written whole or not at all (a temporary file in the same folder, then a rename),
+and the outputs of a run all or none (`minigrad.files.all_or_none`): prepared, then moved into place
+together at the end.
 """
 
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 import time
 from collections.abc import Sequence
@@ -20,14 +23,15 @@ from typing import Any
 import numpy as np
 
 import minigrad as mg
-from minigrad.files import atomic_write
+from minigrad.files import all_or_none, atomic_write
 from minigrad.graph import FORMATS as GRAPH_SUFFIXES
-from minigrad.graph import INSTALL_HINT
+from minigrad.graph import INSTALL_HINT, dot_fallback
 from nets import datasets, metrics
 from nets import twolayer as tl
 from nets.commandline import (
     Parser,
     UsageError,
+    check_distinct,
     check_output,
     fraction,
     positive_float,
@@ -403,8 +407,10 @@ def _print_result(
     )
 
 
-def _write_graph(check: tl.FormulaCheck, data: Data, args: argparse.Namespace, say: Any) -> None:
-    """The graph of the check's pass: at initialisation, the pass whose gradients the lab's formulas give."""
+def _write_graph(check: tl.FormulaCheck, data: Data, args: argparse.Namespace) -> tuple[str, str | None]:
+    """The graph of the check's pass: at initialisation, the pass whose gradients the lab's formulas give.
+
+    Returns what to say once it is in place, and a note for stderr where it is DOT text instead."""
     n_x, m = data.train[0].shape
     network = f"{n_x} -> {args.hidden} {args.activation} -> 1 sigmoid"
     title = (
@@ -413,20 +419,54 @@ def _write_graph(check: tl.FormulaCheck, data: Data, args: argparse.Namespace, s
         f"on {_describe_data(args.data, args.seed)}, its m = {m} training examples ({PROG} --graph)"
     )
     written = mg.save_graph(check.J, args.graph, title=title)
-    say(f"graph of the forward and backward pass at initialisation written to {written}")
+    note = None
     if written.suffix.lower() != args.graph.suffix.lower():  # a hint even with --quiet
-        print(
+        note = (
             f"note: no Graphviz dot program, so {written} holds DOT source instead of {args.graph.suffix}; "
-            f"to render it, {INSTALL_HINT}",
-            file=sys.stderr,
+            f"to render it, {INSTALL_HINT}"
         )
+    return f"graph of the forward and backward pass at initialisation written to {written}", note
+
+
+def _check_outputs(args: argparse.Namespace) -> None:
+    """Every output path, before any work: its folder and name, none the same file as an input or another
+    output, and no .dot fallback of --graph written over a file the user did not name."""
+    check_output("--save", args.save, (".npz",))
+    check_output("--plot", args.plot, PLOT_SUFFIXES)
+    check_output("--graph", args.graph, GRAPH_SUFFIXES)
+    data = None if args.data in datasets.BUILT_IN else Path(args.data)
+    check_distinct({"--save": args.save, "--plot": args.plot, "--graph": args.graph}, {"--data": data})
+    fallback = dot_fallback(args.graph) if args.graph is not None else None
+    if fallback is not None and os.path.lexists(fallback):
+        raise UsageError(
+            f"--graph {args.graph}: without the Graphviz programs the graph would be written to {fallback}, "
+            f"which exists and would be lost; move it, give another --graph name, or {INSTALL_HINT}"
+        )
+
+
+def _write_outputs(
+    args: argparse.Namespace, data: Data, check: tl.FormulaCheck, parameters: dict, costs: list[float]
+) -> tuple[list[str], list[str]]:
+    """Every output of a training run, all or none: `(what to say, notes for stderr)` once all are written."""
+    said, notes = [], []
+    with all_or_none():
+        if args.save is not None:
+            save_parameters(args.save, parameters, data.mean, data.std, args.activation)
+            said.append(f"parameters saved to {args.save}")
+        if args.plot is not None:
+            splits = {"train": data.train, "held out": data.held_out}
+            write_plot(args.plot, costs, parameters, args.activation, splits, data.mean, data.std)
+            said.append(f"plot written to {args.plot}")
+        if args.graph is not None:
+            line, note = _write_graph(check, data, args)
+            said.append(line)
+            notes += [note] if note else []
+    return said, notes
 
 
 def run_train(args: argparse.Namespace) -> int:
     # Everything that can be wrong with the input is found before the first iteration.
-    check_output("--save", args.save, (".npz",))
-    check_output("--plot", args.plot, PLOT_SUFFIXES)
-    check_output("--graph", args.graph, GRAPH_SUFFIXES)
+    _check_outputs(args)
     if args.plot is not None:
         pyplot()
     say = (lambda *a, **k: None) if args.quiet else print
@@ -442,20 +482,18 @@ def run_train(args: argparse.Namespace) -> int:
     say()
     _print_result(data, parameters, costs, seconds, args)
 
-    if args.save is not None:
-        save_parameters(args.save, parameters, data.mean, data.std, args.activation)
-        say(f"parameters saved to {args.save}")
-    if args.plot is not None:
-        splits = {"train": data.train, "held out": data.held_out}
-        write_plot(args.plot, costs, parameters, args.activation, splits, data.mean, data.std)
-        say(f"plot written to {args.plot}")
-    if args.graph is not None:
-        _write_graph(check, data, args, say)
+    said, notes = _write_outputs(args, data, check, parameters, costs)
+    for line in said:
+        say(line)
+    for note in notes:
+        print(note, file=sys.stderr)
     return 0
 
 
 def run_predict(args: argparse.Namespace) -> int:
     check_output("--out", args.out, (".csv",))
+    data = None if args.data in datasets.BUILT_IN else Path(args.data)
+    check_distinct({"--out": args.out}, {"the parameter file": args.parameters, "--data": data})
     parameters, mean, std, activation = load_parameters(args.parameters)
     n_x = mean.shape[0]
     if args.data in datasets.BUILT_IN:
