@@ -16,6 +16,7 @@ import argparse
 import contextlib
 import math
 import os
+import re
 import signal
 import sys
 import threading
@@ -28,12 +29,23 @@ from minigrad.files import atomic_write
 PLOT_NEEDS = '--plot needs matplotlib, which is not installed: pip install "minigrad[plot]"'
 
 
+_NEGATIVE_NUMBER = re.compile(r"^-(\d+\.?\d*|\.\d+)(e[-+]?\d+)?$|^-(inf|infinity|nan)$", re.IGNORECASE)
+
+
 class UsageError(Exception):
     """Bad input on the command line: reported in one line, exit status 2."""
 
 
 class Parser(argparse.ArgumentParser):
-    """An ArgumentParser whose complaints are a `UsageError`: one line, not argparse's usage block."""
+    """An ArgumentParser whose complaints are a `UsageError`: one line, not argparse's usage block.
+
+    A negative number is read as a value in every notation `float` takes (`-1e3`, `-.5E-2`, `-inf`), so
+    that the option's own check names the problem; argparse alone takes `-1e3` for an option.
+    """
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._negative_number_matcher = _NEGATIVE_NUMBER
 
     def error(self, message: str) -> None:  # type: ignore[override]
         raise UsageError(f"{message} (see {self.prog} --help)")

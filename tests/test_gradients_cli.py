@@ -89,6 +89,8 @@ def test_bad_input_in_a_subprocess_is_one_line_and_exit_2(tmp_path):
         (["--steps", "0"], "positive whole number, got 0"),
         (["--learning-rate", "-0.1"], "-0.1"),
         (["--learning-rate", "nan"], "nan"),
+        (["--learning-rate", "-1e3"], "--learning-rate: must be a positive number, got -1e3"),
+        (["--clip", "-2.5e-1"], "--clip: must be a positive number, got -2.5e-1"),
         (["--clip", "0"], "--clip"),
         (["--data", "spirals"], "'spirals'"),
         (["--seed", "-1"], "0 or above, got -1"),
