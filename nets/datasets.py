@@ -200,12 +200,30 @@ def standardisation(X: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """The mean and standard deviation of each feature (row), shape `(n_x, 1)` each.
 
     A constant feature gets a standard deviation of 1, so that it is only shifted, never divided by 0.
+    A feature so large that its sum or its squares overflow (values near 1e308, or 1e160) is measured
+    in units of its largest value, so that both are finite for every feature of finite values.
     """
-    mean = X.mean(axis=1, keepdims=True)
-    std = X.std(axis=1, keepdims=True)
+    with np.errstate(over="ignore", invalid="ignore"):
+        mean = X.mean(axis=1, keepdims=True)
+        std = X.std(axis=1, keepdims=True)
+    overflowed = ~(np.isfinite(mean) & np.isfinite(std))[:, 0]
+    if overflowed.any():
+        rows = X[overflowed]
+        scale = np.max(np.abs(rows), axis=1, keepdims=True)  # the scaled values lie in [-1, 1]
+        mean[overflowed] = scale * (rows / scale).mean(axis=1, keepdims=True)
+        std[overflowed] = scale * (rows / scale).std(axis=1, keepdims=True)
     return mean, np.where(std > 0, std, 1.0)
 
 
 def standardise(X: np.ndarray, mean: np.ndarray, std: np.ndarray) -> np.ndarray:
-    """Each feature shifted and scaled by the training split's statistics: `(X - mean) / std`."""
-    return (X - mean) / std
+    """Each feature shifted and scaled by the training split's statistics: `(X - mean) / std`.
+
+    Where `X - mean` would overflow (both near 1e308, of opposite signs) it is computed halved, which
+    gives the same numbers where it does not.
+    """
+    with np.errstate(over="ignore", invalid="ignore"):
+        Z = (X - mean) / std
+    if not np.all(np.isfinite(Z)):
+        with np.errstate(over="ignore"):
+            Z = 2 * ((X / 2 - mean / 2) / std)
+    return Z

@@ -1,5 +1,7 @@
 """The data sets: built-in ones in the lab's layout, CSV files read or refused with the line and column."""
 
+import warnings
+
 import numpy as np
 import pytest
 
@@ -134,3 +136,18 @@ def test_standardisation_uses_the_given_statistics_and_leaves_a_constant_feature
     np.testing.assert_allclose(Z[0].std(), 1)
     np.testing.assert_array_equal(Z[1], 0)  # shifted, never divided by 0
     np.testing.assert_allclose(datasets.standardise(np.array([[3.0], [6.0]]), mean, std), [[0.0], [1.0]])
+
+
+@pytest.mark.parametrize("big", [1.7e308, 1e160])
+def test_standardisation_of_huge_features_neither_overflows_nor_warns(big):
+    # 1.7e308: the sum for the mean overflows; 1e160: the squares for the variance do.
+    X = np.array([[big, big, -big, big], [1.0, 2.0, 3.0, 4.0]])
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        mean, std = datasets.standardisation(X)
+        Z = datasets.standardise(X, mean, std)
+    assert np.all(np.isfinite(mean)) and np.all(np.isfinite(std)) and np.all(std > 0)
+    np.testing.assert_allclose(mean[:, 0], [big / 2, 2.5])
+    np.testing.assert_allclose(std[:, 0], [big / 2 * np.sqrt(3), np.std([1.0, 2, 3, 4])])
+    np.testing.assert_allclose(Z[0], [1 / np.sqrt(3)] * 2 + [-np.sqrt(3)] + [1 / np.sqrt(3)])
+    np.testing.assert_allclose(Z[1], (X[1] - 2.5) / np.std(X[1]))

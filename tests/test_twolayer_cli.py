@@ -171,6 +171,22 @@ def test_predict_on_a_built_in_data_set_draws_new_examples(tmp_path):
     assert accuracy >= 90
 
 
+@pytest.mark.parametrize("big", [1.7e308, 1e160])
+def test_features_too_large_to_sum_or_square_train_save_plot_and_predict(tmp_path, big):
+    X, Y = datasets.moons(m=80, seed=0)
+    X[0] = np.where(X[0] > 0.5, big, -big)  # the sum overflows near 1e308, the squares near 1e160
+    write_csv(tmp_path / "huge.csv", X, Y)
+    args = ("--data", "huge.csv", "--iterations", "20", "--save", "m.npz", "--plot", "p.png", "--quiet")
+    trained = run(*args, cwd=tmp_path)
+    assert trained.returncode == 0 and trained.stderr == "", trained.stderr
+    with np.load(tmp_path / "m.npz") as saved:
+        assert np.all(np.isfinite(saved["mean"])) and np.all(np.isfinite(saved["std"]))
+        assert np.all(saved["std"] > 0)
+    assert (tmp_path / "p.png").read_bytes().startswith(PNG_MAGIC)
+    predicted = run("predict", "m.npz", "--data", "huge.csv", cwd=tmp_path)
+    assert predicted.returncode == 0 and predicted.stderr == "", predicted.stderr
+
+
 # ----- plot and graph ----------------------------------------------------------------------------------
 
 

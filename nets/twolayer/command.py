@@ -59,6 +59,7 @@ DEFAULTS: dict[str, Any] = {
 PREDICT_SEED = 1  # a built-in data set drawn from another seed than the default run's: new examples
 PLOT_SUFFIXES = (".png", ".svg", ".pdf")
 CLASS_COLOURS = ("C0", "C3")  # class 0 blue, class 1 red, as in examples/lab.ipynb
+DRAWABLE_BELOW = 1e300  # matplotlib's axes overflow for larger values
 AGREE_BELOW = 1e-10  # closed form and autograd differ by rounding only: ~1e-16 times the values' size
 
 
@@ -241,8 +242,16 @@ def _plot_boundary(
     std: np.ndarray,
 ) -> None:
     """The regions the network gives each class, its boundary A2 = 1/2, and the points in the data's units:
-    colour for the class (as in the notebook), a dot for a training example, a cross for a held-out one."""
+    colour for the class (as in the notebook), a dot for a training example, a cross for a held-out one.
+
+    Features too large for matplotlib's axes (beyond 1e300, where its arithmetic overflows) are drawn
+    standardised instead, and the axes say so."""
     X_all = np.hstack([X for X, _ in splits.values()])
+    units = ""
+    if not np.all(np.abs(X_all) < DRAWABLE_BELOW):
+        splits = {name: (datasets.standardise(X, mean, std), Y) for name, (X, Y) in splits.items()}
+        mean, std = np.zeros_like(mean), np.ones_like(std)
+        X_all, units = np.hstack([X for X, _ in splits.values()]), " (standardised)"
     lo, hi = X_all.min(axis=1), X_all.max(axis=1)
     margin = 0.1 * (hi - lo) + 1e-9
     g0, g1 = np.meshgrid(
@@ -261,7 +270,7 @@ def _plot_boundary(
             if points.shape[1]:
                 ax.scatter(*points[:2], color=colour, marker=marker, s=16, label=f"class {label}, {split}")
     ax.legend(loc="best", fontsize="small", framealpha=0.9)
-    ax.set(xlabel="feature 1", ylabel="feature 2", title="decision boundary (A2 = 1/2)")
+    ax.set(xlabel=f"feature 1{units}", ylabel=f"feature 2{units}", title="decision boundary (A2 = 1/2)")
 
 
 def write_plot(
