@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import os
 from typing import Any
 
 import numpy as np
+
+FALLBACK_MEMORY = 2**34  # 16 GiB, where the system does not say how much memory it has
 
 
 def whole_number(value: Any, what: str, smallest: int = 1, why: str = "") -> int:
@@ -16,3 +19,37 @@ def whole_number(value: Any, what: str, smallest: int = 1, why: str = "") -> int
         need = "a positive whole number" if smallest == 1 else f"a whole number of at least {smallest}"
         raise ValueError(f"{what} must be {need}{why}, got {value!r}")
     return int(value)
+
+
+class TooLargeError(ValueError):
+    """An input whose size would not fit in memory; found before anything is allocated."""
+
+
+def memory_limit() -> int:
+    """The bytes of physical memory of this machine: no array larger than that can be worked on."""
+    try:
+        return os.sysconf("SC_PHYS_PAGES") * os.sysconf("SC_PAGE_SIZE")
+    except (ValueError, OSError, AttributeError):  # not a POSIX system, or it does not say
+        return FALLBACK_MEMORY
+
+
+def size_in_bytes(n: int) -> str:
+    """`n` bytes for people: `512 bytes`, `1.5 GiB`, `80.0 TiB`."""
+    if n < 1024:
+        return f"{n} bytes"
+    for unit in ("KiB", "MiB", "GiB", "TiB", "PiB"):
+        n /= 1024
+        if n < 1024 or unit == "PiB":
+            return f"{n:.1f} {unit}"
+    raise AssertionError  # the loop always returns
+
+
+def check_memory(what: str, n_bytes: int, error: type[Exception] = TooLargeError) -> None:
+    """Before allocating: `error` naming `what` and the memory it would take, where that is more than the
+    machine has. `what` says what is that large, the size included (`--hidden 99999999999: a network ...`)."""
+    limit = memory_limit()
+    if n_bytes > limit:
+        raise error(
+            f"{what} would take about {size_in_bytes(n_bytes)} of memory; this machine has "
+            f"{size_in_bytes(limit)}"
+        )

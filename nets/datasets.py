@@ -9,11 +9,14 @@ from __future__ import annotations
 
 import csv
 import math
+import os
+import stat
 from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
 
+from nets import checks
 from nets.checks import whole_number
 
 Data = tuple[np.ndarray, np.ndarray]
@@ -94,9 +97,11 @@ def read_table(path: str | Path) -> tuple[np.ndarray, list[int]]:
     """A CSV file's numbers as `(rows, line_numbers)`: one row per example, its line in the file beside it.
 
     A first line with no number in it is a header and skipped; blank lines are skipped. Every other cell
-    must be a finite number, and every row as long as the first.
+    must be a finite number, and every row as long as the first. A file that is not a regular file (a
+    device such as /dev/zero, a pipe) or too large for memory is refused before it is read.
     """
     path = Path(path)
+    _check_readable(path)
     try:
         with path.open(newline="", encoding="utf-8-sig") as f:
             lines = list(csv.reader(f))
@@ -138,6 +143,28 @@ def read_table(path: str | Path) -> tuple[np.ndarray, list[int]]:
     if not rows:
         raise DataError(f"{path}: no data rows" + (" (only a header)" if header else " (the file is empty)"))
     return np.array(rows, dtype=np.float64), line_numbers
+
+
+CSV_MEMORY_PER_BYTE = 16  # a cell of text, "0.1,", becomes a Python float in a list: 32 bytes and more
+
+
+def _check_readable(path: Path) -> None:
+    """A regular file whose numbers fit in memory; else `DataError`. A missing file is for `open` to say."""
+    try:
+        status = os.stat(path)
+    except (FileNotFoundError, NotADirectoryError):
+        return
+    except OSError as e:
+        raise DataError(f"{path}: cannot be read: {e.strerror}") from None
+    if stat.S_ISDIR(status.st_mode):
+        return
+    if not stat.S_ISREG(status.st_mode):
+        raise DataError(f"{path}: not a regular file (a device, a pipe or a socket); give a CSV file")
+    checks.check_memory(
+        f"{path}: {checks.size_in_bytes(status.st_size)} of CSV text",
+        status.st_size * CSV_MEMORY_PER_BYTE,
+        DataError,
+    )
 
 
 def labels_from(column: np.ndarray, line_numbers: list[int], path: str | Path) -> np.ndarray:

@@ -1,10 +1,12 @@
 """The data sets: built-in ones in the lab's layout, CSV files read or refused with the line and column."""
 
+import os
 import warnings
 
 import numpy as np
 import pytest
 
+import nets.checks
 from nets import datasets
 from nets.datasets import DataError
 
@@ -105,6 +107,22 @@ def test_missing_unreadable_and_unknown_data_are_refused(tmp_path):
         datasets.load(str(binary))
     with pytest.raises(DataError, match="unknown data set 'spirals': give one of moons, xor, circles, blobs"):
         datasets.load("spirals")
+
+
+def test_a_csv_file_too_large_for_memory_is_refused_before_it_is_read(tmp_path, monkeypatch):
+    path = write(tmp_path, "0.1,0.2,1\n" * 100)
+    monkeypatch.setattr(nets.checks, "memory_limit", lambda: 4000)
+    too_large = r"data\.csv: 1000 bytes of CSV text would take about 15\.6 KiB of memory; this machine"
+    with pytest.raises(DataError, match=too_large + r" has 3\.9 KiB"):
+        datasets.load(str(path))
+
+
+def test_a_file_that_is_not_a_regular_file_is_refused_before_it_is_read(tmp_path):
+    with pytest.raises(DataError, match="/dev/zero: not a regular file"):
+        datasets.load("/dev/zero")
+    os.mkfifo(tmp_path / "pipe.csv")
+    with pytest.raises(DataError, match=r"pipe\.csv: not a regular file"):
+        datasets.read_table(tmp_path / "pipe.csv")
 
 
 def test_split_holds_out_the_fraction_and_keeps_each_example_whole_and_once():

@@ -5,6 +5,7 @@ import re
 import signal
 import subprocess
 import sys
+import zipfile
 from pathlib import Path
 
 import numpy as np
@@ -390,6 +391,14 @@ BAD_INPUT = [
     (["--learning-rate", "-inf"], "argument --learning-rate: must be a positive number, got -inf"),
     (["--hidden", "-1e3"], "argument --hidden: '-1e3' is not a whole number"),
     (["--learning-rate", "fast"], "argument --learning-rate: 'fast' is not a number"),
+    (["--hidden", "99999999999"], "--hidden 99999999999: a network 2 -> 99999999999 -> 1 on 300 examples"),
+    (["--data", "/dev/zero"], "/dev/zero: not a regular file"),
+    (["predict", "model.npz", "--data", "/dev/zero"], "/dev/zero: not a regular file"),
+    (["predict", "/dev/zero", "--data", "moons"], "/dev/zero: not a regular file"),
+    (
+        ["predict", "huge-header.npz", "--data", "moons"],
+        "huge-header.npz: W1 is an array of (1000000, 10000000)",
+    ),
     (["--hidden", "0"], "argument --hidden: must be a positive whole number, got 0"),
     (["--hidden", "-3"], "argument --hidden: must be a positive whole number, got -3"),
     (["--iterations", "0"], "argument --iterations: must be a positive whole number, got 0"),
@@ -433,6 +442,14 @@ def bad_input_folder(tmp_path_factory):
     np.savez(folder / "wrong-shapes.npz", **{**p, "b1": np.zeros((3, 1))}, **stats)
     three = {"mean": np.zeros((3, 1)), "std": np.ones((3, 1)), "hidden_activation": np.array("relu")}
     np.savez(folder / "3d.npz", **{**p, "W1": np.ones((4, 3))}, **three)
+    with zipfile.ZipFile(folder / "huge-header.npz", "w") as archive:  # a header promising 80 TB, no data
+        for key, value in {**p, **stats}.items():
+            with archive.open(f"{key}.npy", "w") as member:
+                if key == "W1":
+                    header = {"descr": "<f8", "fortran_order": False, "shape": (10**6, 10**7)}
+                    np.lib.format.write_array_header_1_0(member, header)
+                else:
+                    np.lib.format.write_array(member, np.asarray(value))
     return folder
 
 

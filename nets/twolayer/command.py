@@ -28,6 +28,7 @@ from minigrad.graph import FORMATS as GRAPH_SUFFIXES
 from minigrad.graph import INSTALL_HINT, dot_fallback
 from nets import datasets, metrics
 from nets import twolayer as tl
+from nets.checks import check_memory
 from nets.commandline import (
     Parser,
     UsageError,
@@ -453,6 +454,23 @@ def _check_outputs(args: argparse.Namespace) -> None:
         )
 
 
+COPIES_PER_UNIT = 10  # arrays of (n_h, m) alive at once: W1 X, Z1, A1, their gradients, the update's
+
+
+def _network_bytes(n_x: int, n_h: int, m: int) -> int:
+    """About the most memory a forward and backward pass of `n_x -> n_h -> 1` on `m` examples holds."""
+    return 8 * (4 * n_h * (n_x + 2) + COPIES_PER_UNIT * n_h * (m + n_x))
+
+
+def _check_network_fits(data: Data, args: argparse.Namespace) -> None:
+    """Before the parameters are drawn: the network, on the training data and on the plot's grid of
+    300 x 300 points, fits in memory."""
+    n_x, m = data.train[0].shape
+    examples = max(m + data.held_out[0].shape[1], 300 * 300 if args.plot is not None and n_x == 2 else 0)
+    what = f"--hidden {args.hidden}: a network {n_x} -> {args.hidden} -> 1 on {m} examples"
+    check_memory(what, _network_bytes(n_x, args.hidden, examples), UsageError)
+
+
 def _write_outputs(
     args: argparse.Namespace, data: Data, check: tl.FormulaCheck, parameters: dict, costs: list[float]
 ) -> tuple[list[str], list[str]]:
@@ -481,6 +499,7 @@ def run_train(args: argparse.Namespace) -> int:
     say = (lambda *a, **k: None) if args.quiet else print
 
     data = load_data(args)
+    _check_network_fits(data, args)
     start = tl.initialize_parameters(data.train[0].shape[0], args.hidden, 1, seed=args.seed)
     _print_plan(data, args, say)
     check = tl.check_formulas(start, *data.standardised(data.train), args.activation)  # the one initial pass
@@ -514,11 +533,13 @@ def run_predict(args: argparse.Namespace) -> int:
             )
     else:
         X, Y = _features_maybe_labels(Path(args.data), n_x, args.parameters)
+    n_h, m = parameters["W1"].shape[0], X.shape[1]
+    what = f"{args.parameters}: a network {n_x} -> {n_h} -> 1 on the {m} examples of {args.data}"
+    check_memory(what, _network_bytes(n_x, n_h, m), ParameterFileError)
     with mg.no_grad():
         A2, _ = tl.forward_propagation(datasets.standardise(X, mean, std), parameters, activation)
     predictions = metrics.predictions(A2.data)
 
-    n_h, m = parameters["W1"].shape[0], X.shape[1]
     print(f"parameters  {args.parameters}: {n_x} -> {n_h} {activation} -> 1 sigmoid")
     labelled = "with labels" if Y is not None else "no labels"
     print(f"data        {_describe_data(args.data, args.seed)}: {m} examples, {labelled}")
