@@ -13,6 +13,7 @@ import os
 import stat
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -98,13 +99,14 @@ def read_table(path: str | Path) -> tuple[np.ndarray, list[int]]:
 
     A first line with no number in it is a header and skipped; blank lines are skipped. Every other cell
     must be a finite number, and every row as long as the first. A file that is not a regular file (a
-    device such as /dev/zero, a pipe) or too large for memory is refused before it is read.
+    device such as /dev/zero, a pipe) or too large for memory is refused before it is read. Messages name
+    lines of the file, also where a quoted field spans lines (a row's line is that of its last cell).
     """
     path = Path(path)
     _check_readable(path)
     try:
         with path.open(newline="", encoding="utf-8-sig") as f:
-            lines = list(csv.reader(f))
+            rows, line_numbers, header = _parse(path, csv.reader(f))
     except FileNotFoundError:
         raise DataError(f"{path}: no such file") from None
     except IsADirectoryError:
@@ -113,36 +115,43 @@ def read_table(path: str | Path) -> tuple[np.ndarray, list[int]]:
         raise DataError(f"{path}: not a text CSV file (it is not UTF-8 text)") from None
     except (OSError, csv.Error) as e:
         raise DataError(f"{path}: cannot be read: {e}") from None
+    if not rows:
+        raise DataError(f"{path}: no data rows" + (" (only a header)" if header else " (the file is empty)"))
+    return np.array(rows, dtype=np.float64), line_numbers
 
+
+def _parse(path: Path, reader: Any) -> tuple[list[list[float]], list[int], bool]:
+    """`(rows, line_numbers, header)` from a `csv.reader`, read a record at a time."""
     rows: list[list[float]] = []
     line_numbers: list[int] = []
     header = False
-    for number, cells in enumerate(lines, start=1):
+    ended = 0  # the line on which the previous record ended
+    for cells in reader:
+        first, ended = ended + 1, reader.line_num
         if all(not c.strip() for c in cells):
             continue
+        # the line of each cell: the record's first line, plus the line breaks inside the cells before it
+        lines = [first + sum(c.count("\n") for c in cells[:k]) for k in range(len(cells))]
         values = [_number(c) for c in cells]
         if not rows and not header and all(v is None for v in values):
             header = True  # the first line, and not a number in it: column names
             continue
-        for column, (cell, value) in enumerate(zip(cells, values), start=1):
+        for column, (cell, value, line) in enumerate(zip(cells, values, lines), start=1):
             if value is None:
-                raise DataError(f"{path}, line {number}, column {column}: {cell.strip()!r} is not a number")
+                raise DataError(f"{path}, line {line}, column {column}: {cell.strip()!r} is not a number")
             if not math.isfinite(value):
                 raise DataError(
-                    f"{path}, line {number}, column {column}: {cell.strip()}; "
+                    f"{path}, line {line}, column {column}: {cell.strip()}; "
                     "every value must be a finite number"
                 )
         if rows and len(values) != len(rows[0]):
             raise DataError(
-                f"{path}, line {number}: {len(values)} columns, but line {line_numbers[0]} has "
+                f"{path}, line {lines[-1]}: {len(values)} columns, but line {line_numbers[0]} has "
                 f"{len(rows[0])}; every row needs the same number of columns"
             )
         rows.append(values)  # type: ignore[arg-type]
-        line_numbers.append(number)
-
-    if not rows:
-        raise DataError(f"{path}: no data rows" + (" (only a header)" if header else " (the file is empty)"))
-    return np.array(rows, dtype=np.float64), line_numbers
+        line_numbers.append(lines[-1])
+    return rows, line_numbers, header
 
 
 CSV_MEMORY_PER_BYTE = 16  # a cell of text, "0.1,", becomes a Python float in a list: 32 bytes and more

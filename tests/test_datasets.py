@@ -86,6 +86,12 @@ def test_a_csv_file_without_a_header_and_with_one_feature(tmp_path):
             "labels (the last column) must be 0 or 1; found -1, 2 (first on line 2)",
         ),
         ("1,2,0.5\n", "found 0.5 (first on line 1)"),
+        # a quoted field may span lines: messages name the line of the file, not the record's number
+        ('a,b,y\n"1\n",2,1\n3,x,0\n', "line 4, column 2: 'x' is not a number"),
+        ('1,2,1\n3,"4\nfoo",0\n', "line 2, column 2: '4\\nfoo' is not a number"),
+        ('1,2,1\n"3\n\n",4,x\n', "line 4, column 3: 'x' is not a number"),
+        ('"1\n",2,1\n3,4\n', "line 3: 2 columns, but line 2 has 3"),
+        ('"1\n",2,1\n3,4,2\n', "found 2 (first on line 3)"),
     ],
 )
 def test_a_bad_csv_file_is_refused_naming_the_file_and_where(tmp_path, text, message):
