@@ -389,6 +389,25 @@ def test_the_committed_picture_of_the_labs_network_has_its_named_nodes():
     assert "‖grad‖" in path.read_text(encoding="utf-8")
 
 
+def test_names_with_control_characters_or_lone_surrogates_draw_and_render(tmp_path):
+    names = ["a\x01b", "x\ud800", "tab\there", "new\nline", "caf\udce9", "bell\x07\x7f"]
+    tensors = [Tensor([1.0, 2.0], requires_grad=True, name=name) for name in names]
+    total = tensors[0]
+    for t in tensors[1:]:
+        total = total + t
+    total = total.sum()
+    total.backward()
+    dot = mg.to_dot(total, title="data caf\udce9.csv,\x1b[31m red")
+    dot.encode("utf-8")  # no lone surrogate left to break the encoding
+    for shown in ("a\\x01b", "x\\ud800", "tab\\there", "new\\nline", "caf\\xe9", "bell\\x07\\x7f"):
+        assert shown in dot, shown
+    assert not any(ord(c) < 32 and c not in "\t\n" for c in dot)  # DOT indents with tabs
+    if shutil.which("dot") is None:
+        pytest.skip("the Graphviz dot program is not installed")
+    svg = mg.draw_graph(total).pipe(format="svg").decode()
+    assert "a\\x01b" in svg and "caf\\xe9" in svg
+
+
 def test_no_label_shows_minus_zero():
     x = Tensor(np.array([0.0, 1.5]), requires_grad=True, name="x")
     y = -x  # -0.0 and -1.5
