@@ -13,7 +13,9 @@ how to install it.
 from __future__ import annotations
 
 import argparse
+import codecs
 import contextlib
+import io
 import math
 import os
 import re
@@ -62,6 +64,7 @@ def run_command(command: Callable[[], int], bad_input: tuple[type[Exception], ..
     Ctrl-C is 130 and SIGTERM 143 (128 + the signal's number, as a shell reports them), with the files
     being written removed.
     """
+    _print_any_file_name()
     try:
         with _sigterm_as_exception():
             return command()
@@ -77,6 +80,29 @@ def run_command(command: Callable[[], int], bad_input: tuple[type[Exception], ..
     except KeyboardInterrupt:
         print("\ninterrupted", file=sys.stderr)
         return 130
+
+
+def _shown_as_bytes(error: UnicodeError) -> tuple[str, int]:
+    """A codec error handler: a byte a file name did not decode as (Python's surrogateescape) is shown as
+    `\\xe9`, anything else the output cannot encode as its escape, `\\ud800`."""
+    if not isinstance(error, UnicodeEncodeError):
+        raise error
+    text = error.object[error.start : error.end]
+    return "".join(
+        f"\\x{ord(c) - 0xDC00:02x}" if 0xDC80 <= ord(c) <= 0xDCFF else c.encode("unicode_escape").decode()
+        for c in text
+    ), error.end
+
+
+codecs.register_error("nets.shown_as_bytes", _shown_as_bytes)
+
+
+def _print_any_file_name() -> None:
+    """A file name that is not valid UTF-8 (an argument decoded with surrogateescape) prints as its bytes'
+    escapes, wherever the command prints it, instead of a UnicodeEncodeError."""
+    for stream in (sys.stdout, sys.stderr):
+        with contextlib.suppress(AttributeError, ValueError, io.UnsupportedOperation):
+            stream.reconfigure(errors="nets.shown_as_bytes")
 
 
 @contextlib.contextmanager

@@ -357,6 +357,42 @@ def test_a_run_stopped_by_sigterm_while_saving_leaves_no_file_behind(tmp_path):
     assert list(tmp_path.iterdir()) == []
 
 
+def test_file_names_that_are_not_utf8_are_printed_as_their_bytes(tmp_path):
+    env = {**os.environ, "PYTHONPATH": str(ROOT), "PYTHONIOENCODING": "utf-8:strict"}  # a UTF-8 terminal
+    X, Y = datasets.moons(m=40, seed=0)
+    write_csv(tmp_path / os.fsdecode(b"caf\xe9.csv"), X, Y)
+    args = [
+        b"--data",
+        b"caf\xe9.csv",
+        b"--iterations",
+        b"3",
+        b"--save",
+        b"m\xff.npz",
+        b"--graph",
+        b"g\xff.dot",
+    ]
+    command = [sys.executable.encode(), b"-m", b"nets.twolayer", *args]
+    result = subprocess.run(command, cwd=tmp_path, env=env, capture_output=True, timeout=120)
+    assert result.returncode == 0 and result.stderr == b"", result.stderr.decode(errors="replace")
+    assert b"data      caf\\xe9.csv: 40 examples" in result.stdout
+    assert b"parameters saved to m\\xff.npz" in result.stdout
+    assert b"written to g\\xff.dot" in result.stdout
+    assert b"caf\\xe9.csv" in (tmp_path / os.fsdecode(b"g\xff.dot")).read_bytes()  # the graph's title
+    predicted = subprocess.run(
+        [*command[:3], b"predict", b"m\xff.npz", b"--data", b"caf\xe9.csv", b"--out", b"p\xff.csv"],
+        cwd=tmp_path,
+        env=env,
+        capture_output=True,
+        timeout=120,
+    )
+    assert predicted.returncode == 0 and b"predictions written to p\\xff.csv" in predicted.stdout
+    missing = subprocess.run(
+        [*command[:3], b"--data", b"n\xf6.csv"], cwd=tmp_path, env=env, capture_output=True
+    )
+    assert missing.returncode == 2 and missing.stdout == b""
+    assert missing.stderr == b"error: n\\xf6.csv: no such file\n"
+
+
 # ----- bad input: one line on stderr, exit status 2, nothing trained, nothing written ------------------
 
 FILES = {
@@ -419,6 +455,21 @@ BAD_INPUT = [
     (["predict", "model.npz", "--data", "four.csv"], "trained on 2 features, but four.csv has 4 columns"),
     (["predict", "wrong-shapes.npz", "--data", "moons"], "wrong-shapes.npz: the shapes do not fit together"),
     (
+        ["predict", "zero-std.npz", "--data", "moons"],
+        "zero-std.npz: not a parameter file written by --save: it holds a network 2 -> 4 sigmoid -> 1, "
+        "but a standard deviation of 0 for feature 2",
+    ),
+    (["predict", "negative-std.npz", "--data", "moons"], "a standard deviation of -2 for feature 1"),
+    (
+        ["predict", "no-hidden.npz", "--data", "moons"],
+        "no-hidden.npz: not a parameter file written by --save: it holds a network 2 -> 0 sigmoid -> 1, "
+        "with no hidden unit",
+    ),
+    (
+        ["predict", "two-outputs.npz", "--data", "moons"],
+        "it holds a network 2 -> 4 sigmoid -> 2, with 2 outputs where --save writes 1",
+    ),
+    (
         ["predict", "3d.npz", "--data", "moons"],
         "3d.npz was trained on 3 features; the built-in moons data set has 2",
     ),
@@ -442,6 +493,11 @@ def bad_input_folder(tmp_path_factory):
     np.savez(folder / "wrong-shapes.npz", **{**p, "b1": np.zeros((3, 1))}, **stats)
     three = {"mean": np.zeros((3, 1)), "std": np.ones((3, 1)), "hidden_activation": np.array("relu")}
     np.savez(folder / "3d.npz", **{**p, "W1": np.ones((4, 3))}, **three)
+    np.savez(folder / "zero-std.npz", **p, **{**stats, "std": np.array([[1.0], [0.0]])})
+    np.savez(folder / "negative-std.npz", **p, **{**stats, "std": np.array([[-2.0], [1.0]])})
+    none = {"W1": np.ones((0, 2)), "b1": np.zeros((0, 1)), "W2": np.ones((1, 0))}
+    np.savez(folder / "no-hidden.npz", **{**p, **none}, **stats)
+    np.savez(folder / "two-outputs.npz", **{**p, "W2": np.ones((2, 4)), "b2": np.zeros((2, 1))}, **stats)
     with zipfile.ZipFile(folder / "huge-header.npz", "w") as archive:  # a header promising 80 TB, no data
         for key, value in {**p, **stats}.items():
             with archive.open(f"{key}.npy", "w") as member:

@@ -204,7 +204,11 @@ def save_parameters(
 
 
 def load_parameters(path: Path) -> tuple[dict[str, np.ndarray], np.ndarray, np.ndarray, str]:
-    """`(parameters, mean, std, hidden_activation)` from a file written by `save_parameters`."""
+    """`(parameters, mean, std, hidden_activation)` from a file written by `save_parameters`.
+
+    A file `--save` could not have written is refused as a damaged one is, its message describing the
+    network the file holds: no feature or hidden unit, more than one output, shapes that do not chain, a
+    standard deviation of 0 or below."""
     arrays, texts = load_arrays(path, (*tl.PARAMETER_NAMES, "mean", "std"), ("hidden_activation",))
     activation = texts["hidden_activation"]
     if activation not in tl.ACTIVATIONS:
@@ -214,6 +218,12 @@ def load_parameters(path: Path) -> tuple[dict[str, np.ndarray], np.ndarray, np.n
     W1, W2 = arrays["W1"], arrays["W2"]
     n_h, n_x = W1.shape
     n_y = W2.shape[0]
+    network = f"{n_x} -> {n_h} {activation} -> {n_y}"
+    not_saved = f"{path}: not a parameter file written by --save: it holds a network {network}"
+    if n_x == 0 or n_h == 0:
+        raise ParameterFileError(f"{not_saved}, with no {'feature' if n_x == 0 else 'hidden unit'}")
+    if n_y != 1:
+        raise ParameterFileError(f"{not_saved}, with {n_y} outputs where --save writes 1")
     expected = {"b1": (n_h, 1), "W2": (n_y, n_h), "b2": (n_y, 1), "mean": (n_x, 1), "std": (n_x, 1)}
     for key, shape in expected.items():
         if arrays[key].shape != shape:
@@ -221,6 +231,13 @@ def load_parameters(path: Path) -> tuple[dict[str, np.ndarray], np.ndarray, np.n
                 f"{path}: the shapes do not fit together: W1 is {W1.shape}, so {key} should be {shape}, "
                 f"but it is {arrays[key].shape}"
             )
+    std = arrays["std"][:, 0]
+    if np.any(std <= 0):
+        feature = int(np.argmax(std <= 0))
+        raise ParameterFileError(
+            f"{not_saved}, but a standard deviation of {std[feature]:g} for feature {feature + 1}; "
+            "--save writes positive ones"
+        )
     parameters = {p: arrays[p] for p in tl.PARAMETER_NAMES}
     return parameters, arrays["mean"], arrays["std"], activation
 
