@@ -17,6 +17,8 @@ import math
 import os
 import pathlib
 import re
+import shutil
+import unicodedata
 from collections import Counter, deque
 from typing import Any
 
@@ -132,6 +134,27 @@ def _kind(t: Tensor) -> str:
 # ----- labels ---------------------------------------------------------------------------------------
 
 
+def printable(text: str) -> str:
+    """`text` as a label can show it: what DOT and its XML labels cannot hold written as escapes.
+
+    A control character (`\\x01`, a tab, a line break) and a lone surrogate (`\\ud800`) become their
+    Python escapes; a byte that a file name did not decode as UTF-8 (Python's surrogateescape) is shown
+    as that byte, `\\xe9`.
+    """
+    return "".join(_printable_character(c) for c in text)
+
+
+def _printable_character(c: str) -> str:
+    code = ord(c)
+    if 0xDC80 <= code <= 0xDCFF:  # os.fsdecode's stand-in for the byte code - 0xDC00
+        return f"\\x{code - 0xDC00:02x}"
+    if 0xD800 <= code <= 0xDFFF:
+        return f"\\u{code:04x}"
+    if unicodedata.category(c) == "Cc":
+        return c.encode("unicode_escape").decode("ascii")
+    return c
+
+
 def _number(x: float) -> str:
     """Four significant digits; never `-0`, which a value that rounds to zero would otherwise show."""
     text = f"{x:.4g}"
@@ -166,7 +189,7 @@ def _decade_label(k: int) -> str:
 
 
 def _tensor_label(t: Tensor, node_id: str, show_values: bool, norm: float | None) -> str:
-    lines = [f"<B>{html.escape(str(t.name))}</B>" if t.name is not None else f"<I>{node_id}</I>"]
+    lines = [f"<B>{html.escape(printable(t.name))}</B>" if t.name is not None else f"<I>{node_id}</I>"]
     shape = html.escape(str(t.shape)) if t.ndim else "scalar"
     lines.append(f'<FONT POINT-SIZE="10">{shape}</FONT>')
     if show_values and t.size <= FEW_VALUES:
@@ -185,7 +208,7 @@ def _legend(grads: bool, not_finite: bool, notes: list[str]) -> str:
         f'<TD {cell} BORDER="1" STYLE="rounded">intermediate tensor</TD>'
         f'<TD {cell} BORDER="1" BGCOLOR="{_OP_FILL}"><I>operation</I></TD>'
     )
-    lines = ("<BR/>".join(html.escape(line) for line in note.splitlines()) for note in notes)
+    lines = ("<BR/>".join(html.escape(printable(line)) for line in note.splitlines()) for note in notes)
     tables = [f'<TABLE BORDER="0"><TR><TD>{text}</TD></TR></TABLE>' for text in lines]
     tables.append(
         f'<TABLE BORDER="0" CELLSPACING="4"><TR><TD BORDER="0" ALIGN="RIGHT">nodes:</TD>{kinds}</TR></TABLE>'
@@ -347,7 +370,7 @@ def _draw_operations(g: graphviz.Digraph, drawn: list[Tensor], ids: _NodeIds) ->
         op_id = ids.unique(f"{x.op or 'op'}_{len(drawn) - 1 - i}")
         g.node(
             op_id,
-            label=x.op or "?",
+            label=printable(x.op) or "?",
             shape="ellipse",
             style="filled",
             fillcolor=_OP_FILL,
@@ -412,7 +435,8 @@ def save_graph(t: Tensor, path: str | os.PathLike[str], **options: Any) -> pathl
 
     Returns the path written. Where the Graphviz programs are missing, the DOT text is written instead,
     next to `path` with the extension .dot, and that path is returned (compare it with `path`; the hint
-    on installing Graphviz is `minigrad.graph.INSTALL_HINT`). `options` go to `draw_graph`.
+    on installing Graphviz is `minigrad.graph.INSTALL_HINT`); a file already there is never written over
+    (`FileExistsError`), since its name was not the one asked for. `options` go to `draw_graph`.
     """
     path = pathlib.Path(path)
     suffix = path.suffix.lower()
@@ -427,11 +451,33 @@ def save_graph(t: Tensor, path: str | os.PathLike[str], **options: Any) -> pathl
     if suffix != ".dot":
         try:
             data = g.pipe(format=suffix[1:], quiet=True)
-            with atomic_write(path) as f:
-                f.write(data)
-            return path
         except graphviz.ExecutableNotFound:
-            path = path.with_suffix(".dot")
+            return _save_dot_instead(g, path)
+        with atomic_write(path) as f:
+            f.write(data)
+        return path
     with atomic_write(path) as f:
         f.write(g.source.encode("utf-8"))
     return path
+
+
+def dot_fallback(path: str | os.PathLike[str]) -> pathlib.Path | None:
+    """Where `save_graph(t, path)` would write DOT text instead of `path`, if the Graphviz programs are
+    missing now; None where it would write `path` itself."""
+    path = pathlib.Path(path)
+    if path.suffix.lower() == ".dot" or shutil.which("dot") is not None:
+        return None
+    return path.with_suffix(".dot")
+
+
+def _save_dot_instead(g: graphviz.Digraph, path: pathlib.Path) -> pathlib.Path:
+    dot = path.with_suffix(".dot")
+    if os.path.lexists(dot):
+        raise FileExistsError(
+            f"save_graph: the Graphviz programs are missing, so the graph of {str(path)!r} would be written "
+            f"as DOT text to {str(dot)!r}, but that exists and is not written over; move it, or ask for "
+            "a .dot file by name"
+        )
+    with atomic_write(dot, replace=False) as f:
+        f.write(g.source.encode("utf-8"))
+    return dot

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import os
 from typing import Any
 
 import numpy as np
 
 from nets.tensors import array
+
+FALLBACK_MEMORY = 2**34  # 16 GiB, where the system does not say how much memory it has
 
 
 def whole_number(value: Any, what: str, smallest: int = 1, why: str = "") -> int:
@@ -33,4 +36,38 @@ def binary_labels(Y: Any, function: str) -> None:
         raise ValueError(
             f"{function}: Y must hold only 0 and 1, the lab's two classes; found {values[index]:g} at "
             f"{tuple(int(i) for i in index)}. For more than two classes, use nets.digits (a softmax output)"
+        )
+
+
+class TooLargeError(ValueError):
+    """An input whose size would not fit in memory; found before anything is allocated."""
+
+
+def memory_limit() -> int:
+    """The bytes of physical memory of this machine: no array larger than that can be worked on."""
+    try:
+        return os.sysconf("SC_PHYS_PAGES") * os.sysconf("SC_PAGE_SIZE")
+    except (ValueError, OSError, AttributeError):  # not a POSIX system, or it does not say
+        return FALLBACK_MEMORY
+
+
+def size_in_bytes(n: int) -> str:
+    """`n` bytes for people: `512 bytes`, `1.5 GiB`, `80.0 TiB`."""
+    if n < 1024:
+        return f"{n} bytes"
+    for unit in ("KiB", "MiB", "GiB", "TiB", "PiB"):
+        n /= 1024
+        if n < 1024 or unit == "PiB":
+            return f"{n:.1f} {unit}"
+    raise AssertionError  # the loop always returns
+
+
+def check_memory(what: str, n_bytes: int, error: type[Exception] = TooLargeError) -> None:
+    """Before allocating: `error` naming `what` and the memory it would take, where that is more than the
+    machine has. `what` says what is that large, the size included (`--hidden 99999999999: a network ...`)."""
+    limit = memory_limit()
+    if n_bytes > limit:
+        raise error(
+            f"{what} would take about {size_in_bytes(n_bytes)} of memory; this machine has "
+            f"{size_in_bytes(limit)}"
         )

@@ -1,19 +1,28 @@
 """What the commands `python -m nets.twolayer` and `python -m nets.gradients` share: the command-line helpers.
 
 Bad input ends a command with one line on stderr, `error: ...`, and exit status 2, before any work is
-done or any file written: argparse's own complaints included (`Parser`), and every output path checked
-up front (`check_output`). Files are written whole or not at all: a temporary file in the same folder,
-then one rename (`atomic_write`). matplotlib is optional (the extra `plot`); without it, the message says
+done or any file written: argparse's own complaints included (`Parser`), every output path checked up
+front (`check_output`), and no output the same file as an input or as another output (`check_distinct`).
+Files are written whole or not at all: a temporary file in the same folder, then one rename
+(`atomic_write`); a command that writes several prepares them all inside `all_or_none()`, and they are
+moved into place together at its end. Ctrl-C and SIGTERM stop a command alike, removing what it was
+writing (`run_command`). matplotlib is optional (the extra `plot`); without it, the message says
 how to install it.
 """
 
 from __future__ import annotations
 
 import argparse
+import codecs
+import contextlib
+import io
 import math
 import os
+import re
+import signal
 import sys
-from collections.abc import Callable, Sequence
+import threading
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -22,33 +31,96 @@ from minigrad.files import atomic_write
 PLOT_NEEDS = '--plot needs matplotlib, which is not installed: pip install "minigrad[plot]"'
 
 
+_NEGATIVE_NUMBER = re.compile(r"^-(\d+\.?\d*|\.\d+)(e[-+]?\d+)?$|^-(inf|infinity|nan)$", re.IGNORECASE)
+
+
 class UsageError(Exception):
     """Bad input on the command line: reported in one line, exit status 2."""
 
 
 class Parser(argparse.ArgumentParser):
-    """An ArgumentParser whose complaints are a `UsageError`: one line, not argparse's usage block."""
+    """An ArgumentParser whose complaints are a `UsageError`: one line, not argparse's usage block.
+
+    A negative number is read as a value in every notation `float` takes (`-1e3`, `-.5E-2`, `-inf`), so
+    that the option's own check names the problem; argparse alone takes `-1e3` for an option.
+    """
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._negative_number_matcher = _NEGATIVE_NUMBER
 
     def error(self, message: str) -> None:  # type: ignore[override]
         raise UsageError(f"{message} (see {self.prog} --help)")
+
+
+class Terminated(KeyboardInterrupt):
+    """SIGTERM, raised where the command is, so that it stops as Ctrl-C stops it: temporaries removed."""
 
 
 def run_command(command: Callable[[], int], bad_input: tuple[type[Exception], ...] = ()) -> int:
     """`command()`'s exit status; `UsageError` and the `bad_input` exceptions become `error: ...` and 2.
 
     An output that cannot be written (disk full, permissions) is 1; its temporary file is already gone.
+    Ctrl-C is 130 and SIGTERM 143 (128 + the signal's number, as a shell reports them), with the files
+    being written removed.
     """
+    _print_any_file_name()
     try:
-        return command()
+        with _sigterm_as_exception():
+            return command()
     except (UsageError, *bad_input) as e:
         print(f"error: {e}", file=sys.stderr)
         return 2
     except OSError as e:
         print(f"error: {e}", file=sys.stderr)
         return 1
+    except Terminated:
+        print("terminated", file=sys.stderr)
+        return 128 + signal.SIGTERM
     except KeyboardInterrupt:
         print("\ninterrupted", file=sys.stderr)
         return 130
+
+
+def _shown_as_bytes(error: UnicodeError) -> tuple[str, int]:
+    """A codec error handler: a byte a file name did not decode as (Python's surrogateescape) is shown as
+    `\\xe9`, anything else the output cannot encode as its escape, `\\ud800`."""
+    if not isinstance(error, UnicodeEncodeError):
+        raise error
+    text = error.object[error.start : error.end]
+    return "".join(
+        f"\\x{ord(c) - 0xDC00:02x}" if 0xDC80 <= ord(c) <= 0xDCFF else c.encode("unicode_escape").decode()
+        for c in text
+    ), error.end
+
+
+codecs.register_error("nets.shown_as_bytes", _shown_as_bytes)
+
+
+def _print_any_file_name() -> None:
+    """A file name that is not valid UTF-8 (an argument decoded with surrogateescape) prints as its bytes'
+    escapes, wherever the command prints it, instead of a UnicodeEncodeError."""
+    for stream in (sys.stdout, sys.stderr):
+        with contextlib.suppress(AttributeError, ValueError, io.UnsupportedOperation):
+            stream.reconfigure(errors="nets.shown_as_bytes")
+
+
+@contextlib.contextmanager
+def _sigterm_as_exception() -> Iterator[None]:
+    """SIGTERM raises `Terminated` while the block runs (Python's default would end the process at once,
+    leaving a half-written temporary file behind). Only the main thread can set a handler."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+
+    def terminate(signum: int, frame: object) -> None:
+        raise Terminated
+
+    previous = signal.signal(signal.SIGTERM, terminate)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
 
 
 # ----- argument types: argparse names the option in front of the message --------------------------------
@@ -109,6 +181,38 @@ def check_output(option: str, path: Path | None, suffixes: Sequence[str]) -> Non
         raise UsageError(f"{option} {path}: the folder {folder} is not writable")
     if path.is_dir():
         raise UsageError(f"{option} {path}: is a folder; give a file name")
+
+
+def check_distinct(
+    outputs: Mapping[str, Path | None], inputs: Mapping[str, Path | None] | None = None
+) -> None:
+    """Before any work: no output is the same file as an input or as another output.
+
+    Each mapping goes from how the file was given (`--out`, `--data`) to its path, None where not given.
+    Paths are compared resolved (symbolic links followed) and, for files that exist, by identity (hard links).
+    """
+    inputs = inputs or {}
+    seen: list[tuple[str, Path]] = [(name, path) for name, path in inputs.items() if path is not None]
+    for name, path in outputs.items():
+        if path is None:
+            continue
+        for other, earlier in seen:
+            if _same_file(path, earlier):
+                kind = "would destroy it" if other in inputs else "would lose one of them"
+                raise UsageError(
+                    f"{name} {path} is the same file as {other} {earlier}; writing it {kind}: "
+                    "give another name"
+                )
+        seen.append((name, path))
+
+
+def _same_file(a: Path, b: Path) -> bool:
+    if a.resolve() == b.resolve():
+        return True
+    try:
+        return os.path.samefile(a, b)
+    except OSError:  # one of them does not exist yet
+        return False
 
 
 def pyplot() -> Any:

@@ -11,11 +11,15 @@ from __future__ import annotations
 
 import csv
 import math
+import os
+import stat
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
+from nets import checks
 from nets.checks import whole_number
 
 Data = tuple[np.ndarray, np.ndarray]
@@ -96,12 +100,15 @@ def read_table(path: str | Path) -> tuple[np.ndarray, list[int]]:
     """A CSV file's numbers as `(rows, line_numbers)`: one row per example, its line in the file beside it.
 
     A first line with no number in it is a header and skipped; blank lines are skipped. Every other cell
-    must be a finite number, and every row as long as the first.
+    must be a finite number, and every row as long as the first. A file that is not a regular file (a
+    device such as /dev/zero, a pipe) or too large for memory is refused before it is read. Messages name
+    lines of the file, also where a quoted field spans lines (a row's line is that of its last cell).
     """
     path = Path(path)
+    _check_readable(path)
     try:
         with path.open(newline="", encoding="utf-8-sig") as f:
-            lines = list(csv.reader(f))
+            rows, line_numbers, header = _parse(path, csv.reader(f))
     except FileNotFoundError:
         raise DataError(f"{path}: no such file") from None
     except IsADirectoryError:
@@ -110,36 +117,65 @@ def read_table(path: str | Path) -> tuple[np.ndarray, list[int]]:
         raise DataError(f"{path}: not a text CSV file (it is not UTF-8 text)") from None
     except (OSError, csv.Error) as e:
         raise DataError(f"{path}: cannot be read: {e}") from None
+    if not rows:
+        raise DataError(f"{path}: no data rows" + (" (only a header)" if header else " (the file is empty)"))
+    return np.array(rows, dtype=np.float64), line_numbers
 
+
+def _parse(path: Path, reader: Any) -> tuple[list[list[float]], list[int], bool]:
+    """`(rows, line_numbers, header)` from a `csv.reader`, read a record at a time."""
     rows: list[list[float]] = []
     line_numbers: list[int] = []
     header = False
-    for number, cells in enumerate(lines, start=1):
+    ended = 0  # the line on which the previous record ended
+    for cells in reader:
+        first, ended = ended + 1, reader.line_num
         if all(not c.strip() for c in cells):
             continue
+        # the line of each cell: the record's first line, plus the line breaks inside the cells before it
+        lines = [first + sum(c.count("\n") for c in cells[:k]) for k in range(len(cells))]
         values = [_number(c) for c in cells]
         if not rows and not header and all(v is None for v in values):
             header = True  # the first line, and not a number in it: column names
             continue
-        for column, (cell, value) in enumerate(zip(cells, values), start=1):
+        for column, (cell, value, line) in enumerate(zip(cells, values, lines), start=1):
             if value is None:
-                raise DataError(f"{path}, line {number}, column {column}: {cell.strip()!r} is not a number")
+                raise DataError(f"{path}, line {line}, column {column}: {cell.strip()!r} is not a number")
             if not math.isfinite(value):
                 raise DataError(
-                    f"{path}, line {number}, column {column}: {cell.strip()}; "
+                    f"{path}, line {line}, column {column}: {cell.strip()}; "
                     "every value must be a finite number"
                 )
         if rows and len(values) != len(rows[0]):
             raise DataError(
-                f"{path}, line {number}: {len(values)} columns, but line {line_numbers[0]} has "
+                f"{path}, line {lines[-1]}: {len(values)} columns, but line {line_numbers[0]} has "
                 f"{len(rows[0])}; every row needs the same number of columns"
             )
         rows.append(values)  # type: ignore[arg-type]
-        line_numbers.append(number)
+        line_numbers.append(lines[-1])
+    return rows, line_numbers, header
 
-    if not rows:
-        raise DataError(f"{path}: no data rows" + (" (only a header)" if header else " (the file is empty)"))
-    return np.array(rows, dtype=np.float64), line_numbers
+
+CSV_MEMORY_PER_BYTE = 16  # a cell of text, "0.1,", becomes a Python float in a list: 32 bytes and more
+
+
+def _check_readable(path: Path) -> None:
+    """A regular file whose numbers fit in memory; else `DataError`. A missing file is for `open` to say."""
+    try:
+        status = os.stat(path)
+    except (FileNotFoundError, NotADirectoryError):
+        return
+    except OSError as e:
+        raise DataError(f"{path}: cannot be read: {e.strerror}") from None
+    if stat.S_ISDIR(status.st_mode):
+        return
+    if not stat.S_ISREG(status.st_mode):
+        raise DataError(f"{path}: not a regular file (a device, a pipe or a socket); give a CSV file")
+    checks.check_memory(
+        f"{path}: {checks.size_in_bytes(status.st_size)} of CSV text",
+        status.st_size * CSV_MEMORY_PER_BYTE,
+        DataError,
+    )
 
 
 def labels_from(column: np.ndarray, line_numbers: list[int], path: str | Path) -> np.ndarray:
@@ -268,12 +304,30 @@ def standardisation(X: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """The mean and standard deviation of each feature (row), shape `(n_x, 1)` each.
 
     A constant feature gets a standard deviation of 1, so that it is only shifted, never divided by 0.
+    A feature so large that its sum or its squares overflow (values near 1e308, or 1e160) is measured
+    in units of its largest value, so that both are finite for every feature of finite values.
     """
-    mean = X.mean(axis=1, keepdims=True)
-    std = X.std(axis=1, keepdims=True)
+    with np.errstate(over="ignore", invalid="ignore"):
+        mean = X.mean(axis=1, keepdims=True)
+        std = X.std(axis=1, keepdims=True)
+    overflowed = ~(np.isfinite(mean) & np.isfinite(std))[:, 0]
+    if overflowed.any():
+        rows = X[overflowed]
+        scale = np.max(np.abs(rows), axis=1, keepdims=True)  # the scaled values lie in [-1, 1]
+        mean[overflowed] = scale * (rows / scale).mean(axis=1, keepdims=True)
+        std[overflowed] = scale * (rows / scale).std(axis=1, keepdims=True)
     return mean, np.where(std > 0, std, 1.0)
 
 
 def standardise(X: np.ndarray, mean: np.ndarray, std: np.ndarray) -> np.ndarray:
-    """Each feature shifted and scaled by the training split's statistics: `(X - mean) / std`."""
-    return (X - mean) / std
+    """Each feature shifted and scaled by the training split's statistics: `(X - mean) / std`.
+
+    Where `X - mean` would overflow (both near 1e308, of opposite signs) it is computed halved, which
+    gives the same numbers where it does not.
+    """
+    with np.errstate(over="ignore", invalid="ignore"):
+        Z = (X - mean) / std
+    if not np.all(np.isfinite(Z)):
+        with np.errstate(over="ignore"):
+            Z = 2 * ((X / 2 - mean / 2) / std)
+    return Z

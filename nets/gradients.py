@@ -43,6 +43,7 @@ import numpy as np
 from minigrad import Tensor
 from minigrad.optim import SGD, clip_grad_norm, global_norm
 from nets import datasets, deep
+from nets.checks import check_memory
 from nets.commandline import (
     Parser,
     UsageError,
@@ -430,9 +431,25 @@ def _checked_setup(args: argparse.Namespace) -> list[Combination]:
     except ValueError as error:
         raise UsageError(str(error)) from None
     check_output("--plot", args.plot, (".png",))
+    _check_network_fits(args)
     if args.plot is not None:
         pyplot()  # a missing matplotlib is said before the experiment runs, not after
     return combos
+
+
+COPIES_PER_LAYER = 8  # arrays of (width, m) alive at once for each layer: Z, A, their gradients, temporaries
+
+
+def _check_network_fits(args: argparse.Namespace) -> None:
+    """Before any array is made: one network's parameters and a pass over the examples fit in memory.
+    The message names the option that is furthest above its default, as the likely slip."""
+    depth, width, m = args.depth, args.width, args.examples
+    weights = 2 * width + (depth - 2) * width * width + width  # W1 (width, 2) ... WL (1, width)
+    n_bytes = 8 * (4 * weights + COPIES_PER_LAYER * depth * width * m)
+    given = {"--depth": (depth, 10), "--width": (width, 32), "--examples": (m, 200)}
+    option = max(given, key=lambda name: given[name][0] / given[name][1])
+    what = f"{option} {given[option][0]}: a network of {depth} layers of {width} units on {m} examples"
+    check_memory(what, n_bytes, UsageError)
 
 
 def measure(

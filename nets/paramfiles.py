@@ -3,12 +3,17 @@
 `save_arrays(path, arrays, texts)` writes float arrays and short strings (an activation's name), whole or
 not at all; `load_arrays(path, array_keys, text_keys)` reads them back, with `allow_pickle=False`, so that a
 parameter file cannot run code, and refuses with a `ParameterFileError` naming the problem a file that is
-missing, not an .npz, lacks a key, or holds anything but finite arrays of floats. Whether the shapes fit a
-network is the network's command's to check.
+missing, not an .npz, lacks a key, or holds anything but finite arrays of floats; each array's header is
+read first, so that one declaring more than the memory of the machine is refused before it is allocated.
+Whether the shapes fit a network is the network's command's to check.
 """
 
 from __future__ import annotations
 
+import contextlib
+import math
+import os
+import stat
 import zipfile
 from collections.abc import Mapping, Sequence
 from pathlib import Path
@@ -16,6 +21,7 @@ from pathlib import Path
 import numpy as np
 
 from minigrad.files import atomic_write
+from nets import checks
 
 
 class ParameterFileError(ValueError):
@@ -33,6 +39,9 @@ def load_arrays(
 ) -> tuple[dict[str, np.ndarray], dict[str, str]]:
     """`(arrays, texts)` from a file written by `save_arrays`; every array finite, 2-D, of floats."""
     not_ours = f"{path}: not a parameter file written by --save"
+    with contextlib.suppress(OSError):  # a missing file is for np.load to say
+        if not stat.S_ISREG(os.stat(path).st_mode) and not os.path.isdir(path):
+            raise ParameterFileError(f"{path}: not a regular file (a device, a pipe or a socket)")
     try:
         loaded = np.load(path, allow_pickle=False)
     except FileNotFoundError:
@@ -48,8 +57,12 @@ def load_arrays(
         if missing:
             raise ParameterFileError(f"{not_ours} (it has no {', '.join(missing)})")
         try:
+            for key in array_keys:
+                _check_header(path, archive, key)
             arrays = {k: archive[k] for k in array_keys}
             texts = {k: str(archive[k]) for k in text_keys}
+        except ParameterFileError:
+            raise
         except (ValueError, OSError, EOFError, zipfile.BadZipFile):
             raise ParameterFileError(
                 f"{not_ours} (its arrays are not plain arrays, or it is damaged)"
@@ -58,3 +71,21 @@ def load_arrays(
         if value.dtype.kind != "f" or value.ndim != 2 or not np.all(np.isfinite(value)):
             raise ParameterFileError(f"{not_ours} ({key} is not a finite 2-D array of floats)")
     return arrays, texts
+
+
+def _check_header(path: Path, archive: np.lib.npyio.NpzFile, key: str) -> None:
+    """The shape and type `key`'s header declares, read before its data: a 2-D array of floats that fits
+    in memory, else `ParameterFileError`."""
+    not_ours = f"{path}: not a parameter file written by --save"
+    with archive.zip.open(f"{key}.npy") as member:
+        version = np.lib.format.read_magic(member)
+        if version == (1, 0):
+            shape, _, dtype = np.lib.format.read_array_header_1_0(member)
+        elif version == (2, 0):
+            shape, _, dtype = np.lib.format.read_array_header_2_0(member)
+        else:
+            raise ParameterFileError(f"{not_ours} ({key} is in .npy format {version}, not 1.0 or 2.0)")
+    if dtype.kind != "f" or len(shape) != 2:
+        raise ParameterFileError(f"{not_ours} ({key} is not a finite 2-D array of floats)")
+    n_bytes = math.prod(shape) * dtype.itemsize
+    checks.check_memory(f"{path}: {key} is an array of {shape}, which", n_bytes, ParameterFileError)

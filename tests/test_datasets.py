@@ -1,8 +1,12 @@
 """The data sets: built-in ones in the lab's layout, CSV files read or refused with the line and column."""
 
+import os
+import warnings
+
 import numpy as np
 import pytest
 
+import nets.checks
 from nets import datasets
 from nets.datasets import DataError
 
@@ -82,6 +86,12 @@ def test_a_csv_file_without_a_header_and_with_one_feature(tmp_path):
             "labels (the last column) must be 0 or 1; found -1, 2 (first on line 2)",
         ),
         ("1,2,0.5\n", "found 0.5 (first on line 1)"),
+        # a quoted field may span lines: messages name the line of the file, not the record's number
+        ('a,b,y\n"1\n",2,1\n3,x,0\n', "line 4, column 2: 'x' is not a number"),
+        ('1,2,1\n3,"4\nfoo",0\n', "line 2, column 2: '4\\nfoo' is not a number"),
+        ('1,2,1\n"3\n\n",4,x\n', "line 4, column 3: 'x' is not a number"),
+        ('"1\n",2,1\n3,4\n', "line 3: 2 columns, but line 2 has 3"),
+        ('"1\n",2,1\n3,4,2\n', "found 2 (first on line 3)"),
     ],
 )
 def test_a_bad_csv_file_is_refused_naming_the_file_and_where(tmp_path, text, message):
@@ -103,6 +113,22 @@ def test_missing_unreadable_and_unknown_data_are_refused(tmp_path):
         datasets.load(str(binary))
     with pytest.raises(DataError, match="unknown data set 'spirals': give one of moons, xor, circles, blobs"):
         datasets.load("spirals")
+
+
+def test_a_csv_file_too_large_for_memory_is_refused_before_it_is_read(tmp_path, monkeypatch):
+    path = write(tmp_path, "0.1,0.2,1\n" * 100)
+    monkeypatch.setattr(nets.checks, "memory_limit", lambda: 4000)
+    too_large = r"data\.csv: 1000 bytes of CSV text would take about 15\.6 KiB of memory; this machine"
+    with pytest.raises(DataError, match=too_large + r" has 3\.9 KiB"):
+        datasets.load(str(path))
+
+
+def test_a_file_that_is_not_a_regular_file_is_refused_before_it_is_read(tmp_path):
+    with pytest.raises(DataError, match="/dev/zero: not a regular file"):
+        datasets.load("/dev/zero")
+    os.mkfifo(tmp_path / "pipe.csv")
+    with pytest.raises(DataError, match=r"pipe\.csv: not a regular file"):
+        datasets.read_table(tmp_path / "pipe.csv")
 
 
 def test_split_holds_out_the_fraction_and_keeps_each_example_whole_and_once():
@@ -134,3 +160,18 @@ def test_standardisation_uses_the_given_statistics_and_leaves_a_constant_feature
     np.testing.assert_allclose(Z[0].std(), 1)
     np.testing.assert_array_equal(Z[1], 0)  # shifted, never divided by 0
     np.testing.assert_allclose(datasets.standardise(np.array([[3.0], [6.0]]), mean, std), [[0.0], [1.0]])
+
+
+@pytest.mark.parametrize("big", [1.7e308, 1e160])
+def test_standardisation_of_huge_features_neither_overflows_nor_warns(big):
+    # 1.7e308: the sum for the mean overflows; 1e160: the squares for the variance do.
+    X = np.array([[big, big, -big, big], [1.0, 2.0, 3.0, 4.0]])
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        mean, std = datasets.standardisation(X)
+        Z = datasets.standardise(X, mean, std)
+    assert np.all(np.isfinite(mean)) and np.all(np.isfinite(std)) and np.all(std > 0)
+    np.testing.assert_allclose(mean[:, 0], [big / 2, 2.5])
+    np.testing.assert_allclose(std[:, 0], [big / 2 * np.sqrt(3), np.std([1.0, 2, 3, 4])])
+    np.testing.assert_allclose(Z[0], [1 / np.sqrt(3)] * 2 + [-np.sqrt(3)] + [1 / np.sqrt(3)])
+    np.testing.assert_allclose(Z[1], (X[1] - 2.5) / np.std(X[1]))

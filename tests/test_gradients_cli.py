@@ -89,6 +89,8 @@ def test_bad_input_in_a_subprocess_is_one_line_and_exit_2(tmp_path):
         (["--steps", "0"], "positive whole number, got 0"),
         (["--learning-rate", "-0.1"], "-0.1"),
         (["--learning-rate", "nan"], "nan"),
+        (["--learning-rate", "-1e3"], "--learning-rate: must be a positive number, got -1e3"),
+        (["--clip", "-2.5e-1"], "--clip: must be a positive number, got -2.5e-1"),
         (["--clip", "0"], "--clip"),
         (["--data", "spirals"], "'spirals'"),
         (["--seed", "-1"], "0 or above, got -1"),
@@ -105,6 +107,9 @@ def test_bad_input_in_a_subprocess_is_one_line_and_exit_2(tmp_path):
         (["--plot", "out.jpg"], "--plot out.jpg: the file name must end in .png"),
         (["--plot", "no/such/folder/out.png"], "the folder no/such/folder does not exist"),
         (["--plot", "."], "the file name must end in .png"),
+        (["--width", "99999999999"], "--width 99999999999: a network of 10 layers of 99999999999 units"),
+        (["--examples", "99999999999"], "--examples 99999999999: a network of 10 layers of 32 units"),
+        (["--depth", "99999999999", "--width", "9999"], "would take"),
     ],
 )
 def test_bad_input_is_named_in_one_line(args, named, capsys, tmp_path, monkeypatch):

@@ -354,6 +354,16 @@ def test_without_graphviz_save_graph_writes_the_dot_text_next_to_the_asked_path(
     assert not (tmp_path / "graph.svg").exists()
 
 
+def test_without_graphviz_save_graph_never_writes_over_a_dot_file_not_asked_for(tmp_path, no_dot_on_path):
+    t = Tensor([1.0, 2.0], requires_grad=True, name="x").tanh()
+    (tmp_path / "graph.dot").write_text("the user's own graph")
+    assert mg.graph.dot_fallback(tmp_path / "graph.svg") == tmp_path / "graph.dot"
+    with pytest.raises(FileExistsError, match=r"Graphviz programs are missing.*graph\.dot.*not written over"):
+        mg.save_graph(t, tmp_path / "graph.svg")
+    assert (tmp_path / "graph.dot").read_text() == "the user's own graph"
+    assert sorted(os.listdir(tmp_path)) == ["bin", "graph.dot"]
+
+
 def test_without_graphviz_rendering_says_how_to_install_it(tmp_path, no_dot_on_path):
     g = mg.draw_graph(Tensor([1.0, 2.0], requires_grad=True, name="x").tanh())
     with pytest.raises(graphviz.ExecutableNotFound, match="apt-get install graphviz"):
@@ -377,6 +387,25 @@ def test_the_committed_picture_of_the_labs_network_has_its_named_nodes():
     texts = {t.text for t in root.iter(f"{SVG}text")}
     assert {"log A2", "1 - A2", "log(1 - A2)", "Y log A2 + (1 - Y) log(1 - A2)", "-1/m"} <= texts
     assert "‖grad‖" in path.read_text(encoding="utf-8")
+
+
+def test_names_with_control_characters_or_lone_surrogates_draw_and_render(tmp_path):
+    names = ["a\x01b", "x\ud800", "tab\there", "new\nline", "caf\udce9", "bell\x07\x7f"]
+    tensors = [Tensor([1.0, 2.0], requires_grad=True, name=name) for name in names]
+    total = tensors[0]
+    for t in tensors[1:]:
+        total = total + t
+    total = total.sum()
+    total.backward()
+    dot = mg.to_dot(total, title="data caf\udce9.csv,\x1b[31m red")
+    dot.encode("utf-8")  # no lone surrogate left to break the encoding
+    for shown in ("a\\x01b", "x\\ud800", "tab\\there", "new\\nline", "caf\\xe9", "bell\\x07\\x7f"):
+        assert shown in dot, shown
+    assert not any(ord(c) < 32 and c not in "\t\n" for c in dot)  # DOT indents with tabs
+    if shutil.which("dot") is None:
+        pytest.skip("the Graphviz dot program is not installed")
+    svg = mg.draw_graph(total).pipe(format="svg").decode()
+    assert "a\\x01b" in svg and "caf\\xe9" in svg
 
 
 def test_no_label_shows_minus_zero():

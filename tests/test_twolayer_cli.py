@@ -2,8 +2,10 @@
 
 import os
 import re
+import signal
 import subprocess
 import sys
+import zipfile
 from pathlib import Path
 
 import numpy as np
@@ -170,6 +172,22 @@ def test_predict_on_a_built_in_data_set_draws_new_examples(tmp_path):
     assert accuracy >= 90
 
 
+@pytest.mark.parametrize("big", [1.7e308, 1e160])
+def test_features_too_large_to_sum_or_square_train_save_plot_and_predict(tmp_path, big):
+    X, Y = datasets.moons(m=80, seed=0)
+    X[0] = np.where(X[0] > 0.5, big, -big)  # the sum overflows near 1e308, the squares near 1e160
+    write_csv(tmp_path / "huge.csv", X, Y)
+    args = ("--data", "huge.csv", "--iterations", "20", "--save", "m.npz", "--plot", "p.png", "--quiet")
+    trained = run(*args, cwd=tmp_path)
+    assert trained.returncode == 0 and trained.stderr == "", trained.stderr
+    with np.load(tmp_path / "m.npz") as saved:
+        assert np.all(np.isfinite(saved["mean"])) and np.all(np.isfinite(saved["std"]))
+        assert np.all(saved["std"] > 0)
+    assert (tmp_path / "p.png").read_bytes().startswith(PNG_MAGIC)
+    predicted = run("predict", "m.npz", "--data", "huge.csv", cwd=tmp_path)
+    assert predicted.returncode == 0 and predicted.stderr == "", predicted.stderr
+
+
 # ----- plot and graph ----------------------------------------------------------------------------------
 
 
@@ -241,6 +259,140 @@ def test_graph_renders_svg_where_graphviz_is_installed(tmp_path):
     assert "<svg" in (tmp_path / "pass.svg").read_text()
 
 
+# ----- a user's files are never lost --------------------------------------------------------------------
+
+
+def one_error_line(result, status=2):
+    assert result.returncode == status, result.stdout + result.stderr
+    assert "Traceback" not in result.stderr
+    lines = result.stderr.splitlines()
+    assert len(lines) == 1 and lines[0].startswith("error: "), result.stderr
+    return lines[0]
+
+
+def test_an_output_that_is_an_input_or_another_output_is_refused_before_any_work(tmp_path):
+    (tmp_path / "new.csv").write_text("0.1,0.2\n0.3,0.4\n")
+    (tmp_path / "link.csv").symlink_to("new.csv")
+    os.link(tmp_path / "new.csv", tmp_path / "hard.csv")
+    assert run("--iterations", "5", "--save", "m.npz", "--quiet", cwd=tmp_path).returncode == 0
+    before = {p.name: p.read_bytes() for p in tmp_path.iterdir()}
+    for data, out in (("new.csv", "new.csv"), ("new.csv", "link.csv"), ("hard.csv", "new.csv")):
+        result = run("predict", "m.npz", "--data", data, "--out", out, cwd=tmp_path)
+        line = one_error_line(result)
+        assert f"--out {out} is the same file as --data {data}" in line
+        assert result.stdout == ""
+    result = run("--iterations", "5", "--plot", "x.svg", "--graph", "x.svg", cwd=tmp_path)
+    assert "--graph x.svg is the same file as --plot x.svg" in one_error_line(result)
+    assert result.stdout == ""
+    assert {p.name: p.read_bytes() for p in tmp_path.iterdir()} == before
+
+
+def test_the_outputs_of_a_run_that_fails_at_the_last_one_are_none_written(tmp_path):
+    (tmp_path / "s.npz").write_bytes(b"the previous run's parameters")
+    code = (
+        "from minigrad.graph import ComputationGraph\n"
+        "def full(*args, **kwargs):\n"
+        "    raise OSError(28, 'No space left on device')\n"
+        "ComputationGraph.pipe = full\n"
+        "from nets.twolayer.command import main\n"
+        "raise SystemExit(main(['--iterations', '5', '--quiet', '--save', 's.npz', '--plot', 'p.png',"
+        " '--graph', 'h.svg']))"
+    )
+    result = run(cwd=tmp_path, code=code)
+    assert "No space left on device" in one_error_line(result, status=1)
+    assert (tmp_path / "s.npz").read_bytes() == b"the previous run's parameters"
+    assert [p.name for p in tmp_path.iterdir()] == ["s.npz"]
+
+
+def test_without_graphviz_the_dot_fallback_never_writes_over_a_file_the_user_did_not_name(tmp_path):
+    empty = tmp_path / "no-programs"
+    empty.mkdir()
+    (tmp_path / "g.dot").write_text("the user's own graph")
+    (tmp_path / "h.dot").mkdir()
+    for graph, dot in (("g.svg", "g.dot"), ("h.svg", "h.dot")):
+        result = run(
+            "--iterations", "5", "--save", "s.npz", "--graph", graph, cwd=tmp_path, env={"PATH": str(empty)}
+        )
+        line = one_error_line(result)
+        assert f"--graph {graph}: without the Graphviz programs the graph would be written to {dot}" in line
+        assert result.stdout == ""
+    assert (tmp_path / "g.dot").read_text() == "the user's own graph"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["g.dot", "h.dot", "no-programs"]
+
+
+def test_a_run_stopped_by_sigterm_while_saving_leaves_no_file_behind(tmp_path):
+    # A save that writes part of the file, says so, then waits: the signal arrives in the middle of it.
+    code = (
+        "import time\n"
+        "import numpy as np\n"
+        "def slow_savez(f, **arrays):\n"
+        "    f.write(b'part of the archive')\n"
+        "    f.flush()\n"
+        "    print('saving', flush=True)\n"
+        "    while True:\n"
+        "        time.sleep(0.01)\n"
+        "np.savez = slow_savez\n"
+        "from nets.twolayer.command import main\n"
+        "raise SystemExit(main(['--iterations', '5', '--quiet', '--save', 'model.npz']))"
+    )
+    environment = {**os.environ, "PYTHONPATH": str(ROOT)}
+    process = subprocess.Popen(
+        [sys.executable, "-c", code],
+        cwd=tmp_path,
+        env=environment,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        for line in process.stdout:
+            if line == "saving\n":
+                break
+        process.send_signal(signal.SIGTERM)
+        _, stderr = process.communicate(timeout=60)
+    finally:
+        process.kill()
+    assert process.returncode == 128 + signal.SIGTERM, stderr
+    assert "Traceback" not in stderr and stderr.strip() == "terminated"
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_file_names_that_are_not_utf8_are_printed_as_their_bytes(tmp_path):
+    env = {**os.environ, "PYTHONPATH": str(ROOT), "PYTHONIOENCODING": "utf-8:strict"}  # a UTF-8 terminal
+    X, Y = datasets.moons(m=40, seed=0)
+    write_csv(tmp_path / os.fsdecode(b"caf\xe9.csv"), X, Y)
+    args = [
+        b"--data",
+        b"caf\xe9.csv",
+        b"--iterations",
+        b"3",
+        b"--save",
+        b"m\xff.npz",
+        b"--graph",
+        b"g\xff.dot",
+    ]
+    command = [sys.executable.encode(), b"-m", b"nets.twolayer", *args]
+    result = subprocess.run(command, cwd=tmp_path, env=env, capture_output=True, timeout=120)
+    assert result.returncode == 0 and result.stderr == b"", result.stderr.decode(errors="replace")
+    assert b"data      caf\\xe9.csv: 40 examples" in result.stdout
+    assert b"parameters saved to m\\xff.npz" in result.stdout
+    assert b"written to g\\xff.dot" in result.stdout
+    assert b"caf\\xe9.csv" in (tmp_path / os.fsdecode(b"g\xff.dot")).read_bytes()  # the graph's title
+    predicted = subprocess.run(
+        [*command[:3], b"predict", b"m\xff.npz", b"--data", b"caf\xe9.csv", b"--out", b"p\xff.csv"],
+        cwd=tmp_path,
+        env=env,
+        capture_output=True,
+        timeout=120,
+    )
+    assert predicted.returncode == 0 and b"predictions written to p\\xff.csv" in predicted.stdout
+    missing = subprocess.run(
+        [*command[:3], b"--data", b"n\xf6.csv"], cwd=tmp_path, env=env, capture_output=True
+    )
+    assert missing.returncode == 2 and missing.stdout == b""
+    assert missing.stderr == b"error: n\\xf6.csv: no such file\n"
+
+
 # ----- bad input: one line on stderr, exit status 2, nothing trained, nothing written ------------------
 
 FILES = {
@@ -270,7 +422,19 @@ BAD_INPUT = [
     (["--data", "one-column.csv"], "one-column.csv: 1 column; need at least one feature column"),
     (["--learning-rate", "0"], "argument --learning-rate: must be a positive number, got 0"),
     (["--learning-rate", "-0.1"], "argument --learning-rate: must be a positive number, got -0.1"),
+    (["--learning-rate", "-1e3"], "argument --learning-rate: must be a positive number, got -1e3"),
+    (["--learning-rate", "-1.5E-2"], "argument --learning-rate: must be a positive number, got -1.5E-2"),
+    (["--learning-rate", "-inf"], "argument --learning-rate: must be a positive number, got -inf"),
+    (["--hidden", "-1e3"], "argument --hidden: '-1e3' is not a whole number"),
     (["--learning-rate", "fast"], "argument --learning-rate: 'fast' is not a number"),
+    (["--hidden", "99999999999"], "--hidden 99999999999: a network 2 -> 99999999999 -> 1 on 300 examples"),
+    (["--data", "/dev/zero"], "/dev/zero: not a regular file"),
+    (["predict", "model.npz", "--data", "/dev/zero"], "/dev/zero: not a regular file"),
+    (["predict", "/dev/zero", "--data", "moons"], "/dev/zero: not a regular file"),
+    (
+        ["predict", "huge-header.npz", "--data", "moons"],
+        "huge-header.npz: W1 is an array of (1000000, 10000000)",
+    ),
     (["--hidden", "0"], "argument --hidden: must be a positive whole number, got 0"),
     (["--hidden", "-3"], "argument --hidden: must be a positive whole number, got -3"),
     (["--iterations", "0"], "argument --iterations: must be a positive whole number, got 0"),
@@ -290,6 +454,21 @@ BAD_INPUT = [
     (["predict", "text.npz", "--data", "moons"], "text.npz: not a parameter file written by --save"),
     (["predict", "model.npz", "--data", "four.csv"], "trained on 2 features, but four.csv has 4 columns"),
     (["predict", "wrong-shapes.npz", "--data", "moons"], "wrong-shapes.npz: the shapes do not fit together"),
+    (
+        ["predict", "zero-std.npz", "--data", "moons"],
+        "zero-std.npz: not a parameter file written by --save: it holds a network 2 -> 4 sigmoid -> 1, "
+        "but a standard deviation of 0 for feature 2",
+    ),
+    (["predict", "negative-std.npz", "--data", "moons"], "a standard deviation of -2 for feature 1"),
+    (
+        ["predict", "no-hidden.npz", "--data", "moons"],
+        "no-hidden.npz: not a parameter file written by --save: it holds a network 2 -> 0 sigmoid -> 1, "
+        "with no hidden unit",
+    ),
+    (
+        ["predict", "two-outputs.npz", "--data", "moons"],
+        "it holds a network 2 -> 4 sigmoid -> 2, with 2 outputs where --save writes 1",
+    ),
     (
         ["predict", "3d.npz", "--data", "moons"],
         "3d.npz was trained on 3 features; the built-in moons data set has 2",
@@ -314,6 +493,19 @@ def bad_input_folder(tmp_path_factory):
     np.savez(folder / "wrong-shapes.npz", **{**p, "b1": np.zeros((3, 1))}, **stats)
     three = {"mean": np.zeros((3, 1)), "std": np.ones((3, 1)), "hidden_activation": np.array("relu")}
     np.savez(folder / "3d.npz", **{**p, "W1": np.ones((4, 3))}, **three)
+    np.savez(folder / "zero-std.npz", **p, **{**stats, "std": np.array([[1.0], [0.0]])})
+    np.savez(folder / "negative-std.npz", **p, **{**stats, "std": np.array([[-2.0], [1.0]])})
+    none = {"W1": np.ones((0, 2)), "b1": np.zeros((0, 1)), "W2": np.ones((1, 0))}
+    np.savez(folder / "no-hidden.npz", **{**p, **none}, **stats)
+    np.savez(folder / "two-outputs.npz", **{**p, "W2": np.ones((2, 4)), "b2": np.zeros((2, 1))}, **stats)
+    with zipfile.ZipFile(folder / "huge-header.npz", "w") as archive:  # a header promising 80 TB, no data
+        for key, value in {**p, **stats}.items():
+            with archive.open(f"{key}.npy", "w") as member:
+                if key == "W1":
+                    header = {"descr": "<f8", "fortran_order": False, "shape": (10**6, 10**7)}
+                    np.lib.format.write_array_header_1_0(member, header)
+                else:
+                    np.lib.format.write_array(member, np.asarray(value))
     return folder
 
 

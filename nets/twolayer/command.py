@@ -4,12 +4,15 @@
     python -m nets.twolayer predict model.npz --data new.csv [--out predictions.csv]
 
 Bad input ends the run with a one-line message on stderr and exit status 2, before anything is trained or
-written. Every file is written whole or not at all (a temporary file in the same folder, then a rename).
+written. Every file is written whole or not at all (a temporary file in the same folder, then a rename),
+and the outputs of a run all or none (`minigrad.files.all_or_none`): prepared, then moved into place
+together at the end.
 """
 
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 import time
 from collections.abc import Sequence
@@ -20,14 +23,16 @@ from typing import Any
 import numpy as np
 
 import minigrad as mg
-from minigrad.files import atomic_write
+from minigrad.files import all_or_none, atomic_write
 from minigrad.graph import FORMATS as GRAPH_SUFFIXES
-from minigrad.graph import INSTALL_HINT
+from minigrad.graph import INSTALL_HINT, dot_fallback
 from nets import datasets, metrics
 from nets import twolayer as tl
+from nets.checks import check_memory
 from nets.commandline import (
     Parser,
     UsageError,
+    check_distinct,
     check_output,
     fraction,
     positive_float,
@@ -55,6 +60,7 @@ DEFAULTS: dict[str, Any] = {
 PREDICT_SEED = 1  # a built-in data set drawn from another seed than the default run's: new examples
 PLOT_SUFFIXES = (".png", ".svg", ".pdf")
 CLASS_COLOURS = ("C0", "C3")  # class 0 blue, class 1 red, as in examples/lab.ipynb
+DRAWABLE_BELOW = 1e300  # matplotlib's axes overflow for larger values
 AGREE_BELOW = 1e-10  # closed form and autograd differ by rounding only: ~1e-16 times the values' size
 
 
@@ -198,7 +204,11 @@ def save_parameters(
 
 
 def load_parameters(path: Path) -> tuple[dict[str, np.ndarray], np.ndarray, np.ndarray, str]:
-    """`(parameters, mean, std, hidden_activation)` from a file written by `save_parameters`."""
+    """`(parameters, mean, std, hidden_activation)` from a file written by `save_parameters`.
+
+    A file `--save` could not have written is refused as a damaged one is, its message describing the
+    network the file holds: no feature or hidden unit, more than one output, shapes that do not chain, a
+    standard deviation of 0 or below."""
     arrays, texts = load_arrays(path, (*tl.PARAMETER_NAMES, "mean", "std"), ("hidden_activation",))
     activation = texts["hidden_activation"]
     if activation not in tl.ACTIVATIONS:
@@ -208,6 +218,12 @@ def load_parameters(path: Path) -> tuple[dict[str, np.ndarray], np.ndarray, np.n
     W1, W2 = arrays["W1"], arrays["W2"]
     n_h, n_x = W1.shape
     n_y = W2.shape[0]
+    network = f"{n_x} -> {n_h} {activation} -> {n_y}"
+    not_saved = f"{path}: not a parameter file written by --save: it holds a network {network}"
+    if n_x == 0 or n_h == 0:
+        raise ParameterFileError(f"{not_saved}, with no {'feature' if n_x == 0 else 'hidden unit'}")
+    if n_y != 1:
+        raise ParameterFileError(f"{not_saved}, with {n_y} outputs where --save writes 1")
     expected = {"b1": (n_h, 1), "W2": (n_y, n_h), "b2": (n_y, 1), "mean": (n_x, 1), "std": (n_x, 1)}
     for key, shape in expected.items():
         if arrays[key].shape != shape:
@@ -215,6 +231,13 @@ def load_parameters(path: Path) -> tuple[dict[str, np.ndarray], np.ndarray, np.n
                 f"{path}: the shapes do not fit together: W1 is {W1.shape}, so {key} should be {shape}, "
                 f"but it is {arrays[key].shape}"
             )
+    std = arrays["std"][:, 0]
+    if np.any(std <= 0):
+        feature = int(np.argmax(std <= 0))
+        raise ParameterFileError(
+            f"{not_saved}, but a standard deviation of {std[feature]:g} for feature {feature + 1}; "
+            "--save writes positive ones"
+        )
     parameters = {p: arrays[p] for p in tl.PARAMETER_NAMES}
     return parameters, arrays["mean"], arrays["std"], activation
 
@@ -237,8 +260,16 @@ def _plot_boundary(
     std: np.ndarray,
 ) -> None:
     """The regions the network gives each class, its boundary A2 = 1/2, and the points in the data's units:
-    colour for the class (as in the notebook), a dot for a training example, a cross for a held-out one."""
+    colour for the class (as in the notebook), a dot for a training example, a cross for a held-out one.
+
+    Features too large for matplotlib's axes (beyond 1e300, where its arithmetic overflows) are drawn
+    standardised instead, and the axes say so."""
     X_all = np.hstack([X for X, _ in splits.values()])
+    units = ""
+    if not np.all(np.abs(X_all) < DRAWABLE_BELOW):
+        splits = {name: (datasets.standardise(X, mean, std), Y) for name, (X, Y) in splits.items()}
+        mean, std = np.zeros_like(mean), np.ones_like(std)
+        X_all, units = np.hstack([X for X, _ in splits.values()]), " (standardised)"
     lo, hi = X_all.min(axis=1), X_all.max(axis=1)
     margin = 0.1 * (hi - lo) + 1e-9
     g0, g1 = np.meshgrid(
@@ -257,7 +288,7 @@ def _plot_boundary(
             if points.shape[1]:
                 ax.scatter(*points[:2], color=colour, marker=marker, s=16, label=f"class {label}, {split}")
     ax.legend(loc="best", fontsize="small", framealpha=0.9)
-    ax.set(xlabel="feature 1", ylabel="feature 2", title="decision boundary (A2 = 1/2)")
+    ax.set(xlabel=f"feature 1{units}", ylabel=f"feature 2{units}", title="decision boundary (A2 = 1/2)")
 
 
 def write_plot(
@@ -403,8 +434,10 @@ def _print_result(
     )
 
 
-def _write_graph(check: tl.FormulaCheck, data: Data, args: argparse.Namespace, say: Any) -> None:
-    """The graph of the check's pass: at initialisation, the pass whose gradients the lab's formulas give."""
+def _write_graph(check: tl.FormulaCheck, data: Data, args: argparse.Namespace) -> tuple[str, str | None]:
+    """The graph of the check's pass: at initialisation, the pass whose gradients the lab's formulas give.
+
+    Returns what to say once it is in place, and a note for stderr where it is DOT text instead."""
     n_x, m = data.train[0].shape
     network = f"{n_x} -> {args.hidden} {args.activation} -> 1 sigmoid"
     title = (
@@ -413,25 +446,77 @@ def _write_graph(check: tl.FormulaCheck, data: Data, args: argparse.Namespace, s
         f"on {_describe_data(args.data, args.seed)}, its m = {m} training examples ({PROG} --graph)"
     )
     written = mg.save_graph(check.J, args.graph, title=title)
-    say(f"graph of the forward and backward pass at initialisation written to {written}")
+    note = None
     if written.suffix.lower() != args.graph.suffix.lower():  # a hint even with --quiet
-        print(
+        note = (
             f"note: no Graphviz dot program, so {written} holds DOT source instead of {args.graph.suffix}; "
-            f"to render it, {INSTALL_HINT}",
-            file=sys.stderr,
+            f"to render it, {INSTALL_HINT}"
         )
+    return f"graph of the forward and backward pass at initialisation written to {written}", note
+
+
+def _check_outputs(args: argparse.Namespace) -> None:
+    """Every output path, before any work: its folder and name, none the same file as an input or another
+    output, and no .dot fallback of --graph written over a file the user did not name."""
+    check_output("--save", args.save, (".npz",))
+    check_output("--plot", args.plot, PLOT_SUFFIXES)
+    check_output("--graph", args.graph, GRAPH_SUFFIXES)
+    data = None if args.data in datasets.BUILT_IN else Path(args.data)
+    check_distinct({"--save": args.save, "--plot": args.plot, "--graph": args.graph}, {"--data": data})
+    fallback = dot_fallback(args.graph) if args.graph is not None else None
+    if fallback is not None and os.path.lexists(fallback):
+        raise UsageError(
+            f"--graph {args.graph}: without the Graphviz programs the graph would be written to {fallback}, "
+            f"which exists and would be lost; move it, give another --graph name, or {INSTALL_HINT}"
+        )
+
+
+COPIES_PER_UNIT = 10  # arrays of (n_h, m) alive at once: W1 X, Z1, A1, their gradients, the update's
+
+
+def _network_bytes(n_x: int, n_h: int, m: int) -> int:
+    """About the most memory a forward and backward pass of `n_x -> n_h -> 1` on `m` examples holds."""
+    return 8 * (4 * n_h * (n_x + 2) + COPIES_PER_UNIT * n_h * (m + n_x))
+
+
+def _check_network_fits(data: Data, args: argparse.Namespace) -> None:
+    """Before the parameters are drawn: the network, on the training data and on the plot's grid of
+    300 x 300 points, fits in memory."""
+    n_x, m = data.train[0].shape
+    examples = max(m + data.held_out[0].shape[1], 300 * 300 if args.plot is not None and n_x == 2 else 0)
+    what = f"--hidden {args.hidden}: a network {n_x} -> {args.hidden} -> 1 on {m} examples"
+    check_memory(what, _network_bytes(n_x, args.hidden, examples), UsageError)
+
+
+def _write_outputs(
+    args: argparse.Namespace, data: Data, check: tl.FormulaCheck, parameters: dict, costs: list[float]
+) -> tuple[list[str], list[str]]:
+    """Every output of a training run, all or none: `(what to say, notes for stderr)` once all are written."""
+    said, notes = [], []
+    with all_or_none():
+        if args.save is not None:
+            save_parameters(args.save, parameters, data.mean, data.std, args.activation)
+            said.append(f"parameters saved to {args.save}")
+        if args.plot is not None:
+            splits = {"train": data.train, "held out": data.held_out}
+            write_plot(args.plot, costs, parameters, args.activation, splits, data.mean, data.std)
+            said.append(f"plot written to {args.plot}")
+        if args.graph is not None:
+            line, note = _write_graph(check, data, args)
+            said.append(line)
+            notes += [note] if note else []
+    return said, notes
 
 
 def run_train(args: argparse.Namespace) -> int:
     # Everything that can be wrong with the input is found before the first iteration.
-    check_output("--save", args.save, (".npz",))
-    check_output("--plot", args.plot, PLOT_SUFFIXES)
-    check_output("--graph", args.graph, GRAPH_SUFFIXES)
+    _check_outputs(args)
     if args.plot is not None:
         pyplot()
     say = (lambda *a, **k: None) if args.quiet else print
 
     data = load_data(args)
+    _check_network_fits(data, args)
     start = tl.initialize_parameters(data.train[0].shape[0], args.hidden, 1, seed=args.seed)
     _print_plan(data, args, say)
     check = tl.check_formulas(start, *data.standardised(data.train), args.activation)  # the one initial pass
@@ -442,20 +527,18 @@ def run_train(args: argparse.Namespace) -> int:
     say()
     _print_result(data, parameters, costs, seconds, args)
 
-    if args.save is not None:
-        save_parameters(args.save, parameters, data.mean, data.std, args.activation)
-        say(f"parameters saved to {args.save}")
-    if args.plot is not None:
-        splits = {"train": data.train, "held out": data.held_out}
-        write_plot(args.plot, costs, parameters, args.activation, splits, data.mean, data.std)
-        say(f"plot written to {args.plot}")
-    if args.graph is not None:
-        _write_graph(check, data, args, say)
+    said, notes = _write_outputs(args, data, check, parameters, costs)
+    for line in said:
+        say(line)
+    for note in notes:
+        print(note, file=sys.stderr)
     return 0
 
 
 def run_predict(args: argparse.Namespace) -> int:
     check_output("--out", args.out, (".csv",))
+    data = None if args.data in datasets.BUILT_IN else Path(args.data)
+    check_distinct({"--out": args.out}, {"the parameter file": args.parameters, "--data": data})
     parameters, mean, std, activation = load_parameters(args.parameters)
     n_x = mean.shape[0]
     if args.data in datasets.BUILT_IN:
@@ -467,11 +550,13 @@ def run_predict(args: argparse.Namespace) -> int:
             )
     else:
         X, Y = datasets.features_maybe_labels(Path(args.data), n_x, args.parameters, datasets.labels_from)
+    n_h, m = parameters["W1"].shape[0], X.shape[1]
+    what = f"{args.parameters}: a network {n_x} -> {n_h} -> 1 on the {m} examples of {args.data}"
+    check_memory(what, _network_bytes(n_x, n_h, m), ParameterFileError)
     with mg.no_grad():
         A2, _ = tl.forward_propagation(datasets.standardise(X, mean, std), parameters, activation)
     predictions = metrics.predictions(A2.data)
 
-    n_h, m = parameters["W1"].shape[0], X.shape[1]
     print(f"parameters  {args.parameters}: {n_x} -> {n_h} {activation} -> 1 sigmoid")
     labelled = "with labels" if Y is not None else "no labels"
     print(f"data        {_describe_data(args.data, args.seed)}: {m} examples, {labelled}")
