@@ -169,54 +169,85 @@ class Trace:
         vals[: self.n_args] = args
         for k, value in self.constants:
             vals[k] = value
-        for forward, ins, options, k, name in self.forward:
-            data = forward(*[vals[i] for i in ins], **options)
-            if type(data) is not np.ndarray or data.dtype.kind != "f":
-                data = as_array(data, f"{name}'s output")
-            vals[k] = data
+        _replay_forward(self.forward, vals)
         J = vals[self.root]
         if self.root < self.n_args + len(self.constants):  # the loss is an argument or a constant
             J = np.array(J)
         if not self.wanted:
             return J, ()
         grads: list[Any] = [None] * self.n_slots
-        grads[self.root] = (np.ones_like(J), True)  # as `backward()` seeds a one-element output
+        owned: list[bool] = [False] * self.n_slots
+        grads[self.root], owned[self.root] = np.ones_like(J), True  # as `backward()` seeds one element
         saved = state.grad_enabled, state.rules_on_arrays
         collector_was_on = gc.isenabled()
         gc.disable()
         state.grad_enabled, state.rules_on_arrays = False, True
         try:
-            _replay_rules(self.backward, vals, grads)
+            _replay_rules(self.backward, vals, grads, owned)
         finally:
             state.grad_enabled, state.rules_on_arrays = saved
             if collector_was_on:
                 gc.enable()
-        return J, tuple(_result(grads[i], vals[i]) for i in self.wanted)
+        return J, tuple(_result(grads[i], owned[i], vals[i]) for i in self.wanted)
 
 
-def _replay_rules(plan: list[tuple[Any, ...]], vals: list[Any], grads: list[Any]) -> None:
-    """The backward pass over slots: what `backward()` does over Tensors, rule for rule."""
+def _replay_forward(plan: list[tuple[Any, ...]], vals: list[Any]) -> None:
+    """Each equation's forward function on the arrays of its input slots, as `Op.__call__` calls it."""
+    ndarray = np.ndarray
+    for forward, ins, options, k, name in plan:
+        if options:
+            data = forward(*[vals[i] for i in ins], **options)
+        elif len(ins) == 2:
+            data = forward(vals[ins[0]], vals[ins[1]])
+        elif len(ins) == 1:
+            data = forward(vals[ins[0]])
+        else:
+            data = forward(*[vals[i] for i in ins])
+        if type(data) is not ndarray or data.dtype.kind != "f":
+            data = as_array(data, f"{name}'s output")
+        vals[k] = data
+
+
+def _replay_rules(plan: list[tuple[Any, ...]], vals: list[Any], grads: list[Any], owned: list[bool]) -> None:
+    """The backward pass over slots: what `backward()` does over Tensors, rule for rule.
+
+    `grads[k]` is slot k's gradient so far and `owned[k]` whether the pass made that array (and so may
+    add into it in place), as the `(array, owned)` entries of the eager pass.
+    """
+    ndarray = np.ndarray
     for rules, fn, ins, options, k, wanted, name in plan:
-        entry = grads[k]
-        if entry is None:  # no rule gave this slot a gradient
+        g = grads[k]
+        if g is None:  # no rule gave this slot a gradient
             continue
         grads[k] = None
-        g, out = entry[0], vals[k]
+        out = vals[k]
         inputs = [vals[i] for i in ins]
         results = fn.vjp(g, out, inputs, options) if rules is None else None
         for position, i in wanted:
-            pg = rules[position](g, out, *inputs, **options) if results is None else results[position]
+            if results is not None:
+                pg = results[position]
+            elif options:
+                pg = rules[position](g, out, *inputs, **options)
+            elif len(inputs) == 2:
+                pg = rules[position](g, out, inputs[0], inputs[1])
+            else:
+                pg = rules[position](g, out, *inputs)
             if pg is None:
                 continue
-            pg, owned = fit_gradient(pg, vals[i], name)
-            total = grads[i]
-            grads[i] = (pg, owned) if total is None else add_gradient(total, pg)
+            like = vals[i]
+            if type(pg) is ndarray and pg.shape == like.shape and pg.dtype == like.dtype:
+                mine = False  # the common case, without a call
+            else:
+                pg, mine = fit_gradient(pg, like, name)
+            if grads[i] is None:
+                grads[i], owned[i] = pg, mine
+            else:
+                grads[i], owned[i] = add_gradient((grads[i], owned[i]), pg)
 
 
-def _result(entry: tuple[np.ndarray, bool] | None, x: np.ndarray) -> np.ndarray:
-    if entry is None:  # the loss does not depend on this argument
+def _result(g: np.ndarray | None, owned: bool, x: np.ndarray) -> np.ndarray:
+    if g is None:  # the loss does not depend on this argument
         return np.zeros_like(x)
-    g, owned = entry
     return g if owned else g.copy()  # never the caller's array, nor one shared with another gradient
 
 
