@@ -143,37 +143,70 @@ class Trace:
         self.constants = constants
         self.root = slot[id(out)]
         self.wanted = [i for i in range(n_args) if requires[i]]
-        self.forward = [(fn.forward, ins, options, k, fn.name) for fn, ins, options, k in self.equations]
-        self.backward = self._backward_plan()
+        self.forward = self._forward_plan(set())
+        self.backward = self._backward_plan(set())
+        self.learning = True  # the first replay checks every output and gradient, and remembers which need it
 
-    def _backward_plan(self) -> list[tuple[Any, ...]]:
-        """The equations a gradient must go back through, newest first, each with its inputs that need one.
+    def _forward_plan(self, sure: set[int]) -> list[tuple[Any, ...]]:
+        """(forward, first, second, k, sure, index, ins, options, name) for each equation.
+
+        `first` and `second` are the input slots where there are one or two and no options, so that the
+        replay calls the forward function directly (-1 otherwise). `sure` says the first replay found its
+        output a floating array: NumPy's result type follows from the shapes and dtypes alone, the same
+        at every call of a signature, so later replays check only that it is an array.
+        """
+        plan = []
+        for index, (fn, ins, options, k) in enumerate(self.equations):
+            simple = not options and len(ins) in (1, 2)
+            first = ins[0] if simple else -1
+            second = ins[1] if simple and len(ins) == 2 else -1
+            plan.append((fn.forward, first, second, k, index in sure, index, ins, options, fn.name))
+        return plan
+
+    def _backward_plan(self, sure: set[int]) -> list[tuple[Any, ...]]:
+        """One entry per rule to call, newest equation first: (k, last, rule, a, b, i, sure, index, equation).
 
         A slot needs a gradient where an argument that requires one is computed from it: rules for other
-        inputs are never called, as `backward()` calls none for an input that requires no gradient.
+        inputs are never called, as `backward()` calls none for an input that requires no gradient. An
+        operation with a rule per input, no options and one or two inputs has an entry per input that
+        needs a gradient, its rule called directly on slots `a` (and `b`); `last` marks the equation's
+        last entry, after which its gradient is dropped. Any other operation has one entry (rule None)
+        that runs its `equation` whole. `sure`: the first replay found this rule's gradient of its
+        input's shape and dtype already, so later replays check only that it is an array.
         """
         needs = [False] * self.n_slots
         for i in self.wanted:
             needs[i] = True
         for _, ins, _, k in self.equations:
             needs[k] = any(needs[i] for i in ins)
-        plan = []
+        plan: list[tuple[Any, ...]] = []
         for fn, ins, options, k in reversed(self.equations):
-            if needs[k]:
-                wanted = tuple((position, i) for position, i in enumerate(ins) if needs[i])
-                plan.append((fn.rules, fn, ins, options, k, wanted, fn.name))
+            if not needs[k]:
+                continue
+            wanted = tuple((position, i) for position, i in enumerate(ins) if needs[i])
+            if fn.rules is not None and not options and len(ins) in (1, 2):
+                a, b = ins[0], ins[1] if len(ins) == 2 else -1
+                for n, (position, i) in enumerate(wanted):
+                    index, last = len(plan), n == len(wanted) - 1
+                    plan.append((k, last, fn.rules[position], a, b, i, index in sure, index, fn))
+            else:
+                plan.append((k, True, None, -1, -1, -1, False, len(plan), (fn, ins, options, wanted)))
         return plan
 
     def run(self, args: list[np.ndarray]) -> tuple[np.ndarray, tuple[np.ndarray, ...]]:
+        learned: set[int] | None = set() if self.learning else None
         vals: list[Any] = [None] * self.n_slots
         vals[: self.n_args] = args
         for k, value in self.constants:
             vals[k] = value
-        _replay_forward(self.forward, vals)
+        _replay_forward(self.forward, vals, learned)
+        if learned is not None:
+            self.forward = self._forward_plan(learned)
         J = vals[self.root]
         if self.root < self.n_args + len(self.constants):  # the loss is an argument or a constant
             J = np.array(J)
         if not self.wanted:
+            self.learning = False
             return J, ()
         grads: list[Any] = [None] * self.n_slots
         owned: list[bool] = [False] * self.n_slots
@@ -182,72 +215,99 @@ class Trace:
         collector_was_on = gc.isenabled()
         gc.disable()
         state.grad_enabled, state.rules_on_arrays = False, True
+        learned = set() if self.learning else None
         try:
-            _replay_rules(self.backward, vals, grads, owned)
+            _replay_rules(self.backward, vals, grads, owned, learned)
         finally:
             state.grad_enabled, state.rules_on_arrays = saved
             if collector_was_on:
                 gc.enable()
+        if learned is not None:
+            self.backward = self._backward_plan(learned)
+            self.learning = False
         return J, tuple(_result(grads[i], owned[i], vals[i]) for i in self.wanted)
 
 
-def _replay_forward(plan: list[tuple[Any, ...]], vals: list[Any]) -> None:
+def _replay_forward(plan: list[tuple[Any, ...]], vals: list[Any], learned: set[int] | None) -> None:
     """Each equation's forward function on the arrays of its input slots, as `Op.__call__` calls it."""
     ndarray = np.ndarray
-    for forward, ins, options, k, name in plan:
-        if options:
-            data = forward(*[vals[i] for i in ins], **options)
-        elif len(ins) == 2:
-            data = forward(vals[ins[0]], vals[ins[1]])
-        elif len(ins) == 1:
-            data = forward(vals[ins[0]])
+    for forward, first, second, k, sure, index, ins, options, name in plan:
+        if second >= 0:
+            data = forward(vals[first], vals[second])
+        elif first >= 0:
+            data = forward(vals[first])
         else:
-            data = forward(*[vals[i] for i in ins])
-        if type(data) is not ndarray or data.dtype.kind != "f":
-            data = as_array(data, f"{name}'s output")
+            data = forward(*[vals[i] for i in ins], **options)
+        if type(data) is not ndarray or not sure:
+            if type(data) is not ndarray or data.dtype.kind != "f":
+                data = as_array(data, f"{name}'s output")
+            elif learned is not None:
+                learned.add(index)
         vals[k] = data
 
 
-def _replay_rules(plan: list[tuple[Any, ...]], vals: list[Any], grads: list[Any], owned: list[bool]) -> None:
-    """The backward pass over slots: what `backward()` does over Tensors, rule for rule.
+def _replay_rules(
+    plan: list[tuple[Any, ...]],
+    vals: list[Any],
+    grads: list[Any],
+    owned: list[bool],
+    learned: set[int] | None,
+) -> None:
+    """The backward pass over slots: what `backward()` does over Tensors, rule for rule, in its order.
 
     `grads[k]` is slot k's gradient so far and `owned[k]` whether the pass made that array (and so may
     add into it in place), as the `(array, owned)` entries of the eager pass.
     """
     ndarray = np.ndarray
-    for rules, fn, ins, options, k, wanted, name in plan:
+    for k, last, rule, a, b, i, sure, index, equation in plan:
         g = grads[k]
         if g is None:  # no rule gave this slot a gradient
             continue
-        grads[k] = None
-        out = vals[k]
-        inputs = [vals[i] for i in ins]
-        results = fn.vjp(g, out, inputs, options) if rules is None else None
-        for position, i in wanted:
-            if results is not None:
-                pg = results[position]
-            elif options:
-                pg = rules[position](g, out, *inputs, **options)
-            elif len(inputs) == 2:
-                pg = rules[position](g, out, inputs[0], inputs[1])
-            else:
-                pg = rules[position](g, out, *inputs)
-            if pg is None:
-                continue
-            like = vals[i]
-            if type(pg) is ndarray and pg.shape == like.shape and pg.dtype == like.dtype:
-                mine = False  # the common case, without a call
-            else:
-                pg, mine = fit_gradient(pg, like, name)
-            if grads[i] is None:
-                grads[i], owned[i] = pg, mine
-            else:
-                grads[i], owned[i] = add_gradient((grads[i], owned[i]), pg)
+        if last:
+            grads[k] = None
+        if rule is None:
+            _replay_equation(equation, g, vals[k], vals, grads, owned)
+            continue
+        pg = rule(g, vals[k], vals[a]) if b < 0 else rule(g, vals[k], vals[a], vals[b])
+        if pg is None:
+            continue
+        if sure and type(pg) is ndarray:
+            mine = False
+        else:
+            fitted, mine = fit_gradient(pg, vals[i], equation.name)
+            if learned is not None and fitted is pg:
+                learned.add(index)
+            pg = fitted
+        if grads[i] is None:
+            grads[i] = pg
+            owned[i] = mine
+        else:
+            grads[i], owned[i] = add_gradient((grads[i], owned[i]), pg)
+
+
+def _replay_equation(
+    equation: tuple[Any, ...], g: Any, out: Any, vals: list[Any], grads: list[Any], owned: list[bool]
+) -> None:
+    """The rules of an operation with options, one rule for all inputs, or more than two inputs."""
+    fn, ins, options, wanted = equation
+    inputs = [vals[i] for i in ins]
+    results = fn.vjp(g, out, inputs, options) if fn.rules is None else None
+    for position, i in wanted:
+        pg = fn.rules[position](g, out, *inputs, **options) if results is None else results[position]
+        if pg is None:
+            continue
+        pg, mine = fit_gradient(pg, vals[i], fn.name)
+        if grads[i] is None:
+            grads[i], owned[i] = pg, mine
+        else:
+            grads[i], owned[i] = add_gradient((grads[i], owned[i]), pg)
 
 
 def _result(g: np.ndarray | None, owned: bool, x: np.ndarray) -> np.ndarray:
     if g is None:  # the loss does not depend on this argument
         return np.zeros_like(x)
+    if g.shape != x.shape:  # cannot happen for operations whose shapes follow from their inputs' alone
+        raise RuntimeError(f"compiled step: a gradient of shape {g.shape} for an argument of shape {x.shape}")
     return g if owned else g.copy()  # never the caller's array, nor one shared with another gradient
 
 
