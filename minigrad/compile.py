@@ -73,12 +73,15 @@ class Compiled:
         self._cache: OrderedDict[tuple[Any, ...], Trace] = OrderedDict()
 
     def __call__(self, *args: Any) -> tuple[np.ndarray, tuple[np.ndarray, ...]]:
-        arrays = [a.data if type(a) is Tensor else _argument(a, i) for i, a in enumerate(args)]
-        requires = tuple(isinstance(a, Tensor) and a.requires_grad for a in args)
-        key = (requires, *[(x.shape, x.dtype) for x in arrays])
+        arrays, key = [], []
+        for i, a in enumerate(args):
+            x = a.data if isinstance(a, Tensor) else _argument(a, i)
+            arrays.append(x)
+            key += (x.shape, x.dtype, isinstance(a, Tensor) and a.requires_grad)
+        key = tuple(key)
         trace = self._cache.get(key)
         if trace is None:
-            trace = self._trace(args, arrays, requires)
+            trace = self._trace(args, arrays, key[2::3])
             self._cache[key] = trace
             if len(self._cache) > self.cache_size:
                 self._cache.popitem(last=False)

@@ -25,6 +25,7 @@ import functools
 import gc
 import inspect
 import itertools
+import operator
 import warnings
 from collections.abc import Callable, Sequence
 from typing import Any
@@ -695,7 +696,14 @@ def _run_rules(
         for i, parent in enumerate(parents):
             if not parent.requires_grad or (needed is not None and id(parent) not in needed):
                 continue
-            pg = rules[i](g, out, *inputs, **options) if grads is None else grads[i]
+            if grads is not None:
+                pg = grads[i]
+            elif options:
+                pg = rules[i](g, out, *inputs, **options)
+            elif len(inputs) == 2:
+                pg = rules[i](g, out, inputs[0], inputs[1])
+            else:
+                pg = rules[i](g, out, *inputs)
             if pg is None:
                 continue
             if create_graph:
@@ -805,16 +813,11 @@ def _topological_order(root: Tensor) -> list[Tensor]:
             if parent.requires_grad and id(parent) not in nodes:
                 nodes[id(parent)] = parent
                 stack.append(parent)
-    return sorted(nodes.values(), key=_creation_key, reverse=True)
+    return sorted(nodes.values(), key=creation_number, reverse=True)
 
 
-def _creation_key(t: Tensor) -> int:
-    return t._seq
-
-
-def creation_number(t: Tensor) -> int:
-    """When `t` was made: its inputs always have smaller numbers (a topological order of any graph)."""
-    return t._seq
+# When a tensor was made: its inputs always have smaller numbers (a topological order of any graph).
+creation_number: Callable[[Tensor], int] = operator.attrgetter("_seq")
 
 
 def operation_of(t: Tensor) -> tuple[Op | None, dict[str, Any]]:
