@@ -1,8 +1,9 @@
 """minigrad: a small reverse-mode automatic differentiation engine on NumPy."""
 
+from minigrad.compile import compile
 from minigrad.gradcheck import GradcheckError, gradcheck
 from minigrad.graph import draw_graph, save_graph, to_dot
-from minigrad.mode import is_grad_enabled, no_grad
+from minigrad.mode import TraceError, is_grad_enabled, no_grad
 from minigrad.ops import (
     abs,
     add,
@@ -45,10 +46,12 @@ __all__ = [
     "GradcheckError",
     "Op",
     "Tensor",
+    "TraceError",
     "abs",
     "add",
     "broadcast_to",
     "clip",
+    "compile",
     "concatenate",
     "div",
     "draw_graph",

@@ -18,6 +18,12 @@ class _Mode(threading.local):
     # The backward pass runs rules on plain arrays: an operation called on arrays alone then returns
     # the array, so that a rule written with minigrad's functions costs what NumPy costs.
     rules_on_arrays = False
+    # `mg.compile` is tracing a function: reading a Tensor's value would freeze it into the trace.
+    tracing = False
+
+
+class TraceError(RuntimeError):
+    """A value was read while `mg.compile` traced a function: the replay could not follow it."""
 
 
 state = _Mode()

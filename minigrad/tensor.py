@@ -25,6 +25,7 @@ import functools
 import gc
 import inspect
 import itertools
+import operator
 import threading
 import warnings
 from collections.abc import Callable, Sequence
@@ -32,7 +33,7 @@ from typing import Any
 
 import numpy as np
 
-from minigrad.mode import no_grad, state
+from minigrad.mode import TraceError, no_grad, state
 
 # Every Tensor gets the next number at birth: its inputs always have smaller ones.
 _creation_order = itertools.count()
@@ -167,9 +168,13 @@ class Tensor:
         return ops.matrix_transpose(self)
 
     def item(self) -> float:
+        if state.tracing:
+            raise self._read_in_trace("t.item()")
         return self.data.item()
 
     def numpy(self) -> np.ndarray:
+        if state.tracing:
+            raise self._read_in_trace("t.numpy()")
         return self.data
 
     def detach(self) -> Tensor:
@@ -206,12 +211,18 @@ class Tensor:
         return (ops.getitem(self, i) for i in range(len(self.data)))  # each row in the graph
 
     def __bool__(self) -> bool:
+        if state.tracing:
+            raise self._read_in_trace("bool(t) (an `if` or `while` on a tensor)")
         return bool(self.data)  # as NumPy: an error for more than one element
 
     def __float__(self) -> float:
+        if state.tracing:
+            raise self._read_in_trace("float(t)")
         return float(self.data)
 
     def __int__(self) -> int:
+        if state.tracing:
+            raise self._read_in_trace("int(t)")
         return int(self.data)
 
     def __repr__(self) -> str:
@@ -300,15 +311,23 @@ class Tensor:
     # Comparisons give masks for `where` and indexing: NumPy bool arrays, outside the graph.
     # `==` and `!=` keep their identity meaning, so that tensors can stand in sets and dicts.
     def __lt__(self, other: Any) -> np.ndarray:
+        if state.tracing:
+            raise self._read_in_trace("t < ... (a mask made from a value)")
         return self.data < _value(other)
 
     def __le__(self, other: Any) -> np.ndarray:
+        if state.tracing:
+            raise self._read_in_trace("t <= ... (a mask made from a value)")
         return self.data <= _value(other)
 
     def __gt__(self, other: Any) -> np.ndarray:
+        if state.tracing:
+            raise self._read_in_trace("t > ... (a mask made from a value)")
         return self.data > _value(other)
 
     def __ge__(self, other: Any) -> np.ndarray:
+        if state.tracing:
+            raise self._read_in_trace("t >= ... (a mask made from a value)")
         return self.data >= _value(other)
 
     __hash__ = object.__hash__
@@ -421,6 +440,14 @@ class Tensor:
     def _label(self) -> str:
         return repr(self.name) if self.name is not None else f"a tensor of shape {self.shape}"
 
+    def _read_in_trace(self, what: str) -> TraceError:
+        return TraceError(
+            f"{what} reads the value of {self._label()} while mg.compile traces the function. The "
+            "compiled step replays the recorded operations on new values, and a value read now would stay "
+            "the traced one in every later call. Write it with minigrad operations (mg.relu, mg.maximum, "
+            "mg.where, ...), or compute it outside the compiled function and pass it in as an argument"
+        )
+
 
 def _value(x: Any) -> Any:
     return x.data if isinstance(x, Tensor) else x
@@ -497,6 +524,12 @@ class Op:
                             f"@{self.name}.defvjp (or call it under no_grad())"
                         )
                     return _node(data, True, inputs, self, options or None)
+        elif state.tracing and any(t.requires_grad for t in inputs):
+            raise TraceError(
+                f"{self.name} under no_grad() while mg.compile traces the function: its result would be "
+                "recorded as a constant, fixed at the traced values. Compute it outside the compiled "
+                "function and pass it in as an argument that does not require a gradient"
+            )
         return _node(data, False, (), None, None)
 
     def _bind(self, args: tuple[Any, ...], options: dict[str, Any]) -> tuple[Any, ...]:
@@ -757,20 +790,29 @@ def _run_rules(
         for i, parent in enumerate(parents):
             if not parent.requires_grad or (needed is not None and id(parent) not in needed):
                 continue
-            pg = rules[i](g, out, *inputs, **options) if grads is None else grads[i]
+            if grads is not None:
+                pg = grads[i]
+            elif options:
+                pg = rules[i](g, out, *inputs, **options)
+            elif len(inputs) == 2:
+                pg = rules[i](g, out, inputs[0], inputs[1])
+            else:
+                pg = rules[i](g, out, *inputs)
             if type(pg) is tuple or type(pg) is list:  # a one-input rule may return `(gradient,)`
                 pg = fn.only_gradient(pg)
             if pg is None:
                 continue
-            if create_graph or type(pg) is not np.ndarray or pg.shape != parent.data.shape:
-                pg, owned = _shaped_like(pg, parent, fn.name, create_graph)
-            elif pg.dtype != parent.data.dtype:
-                pg, owned = pg.astype(parent.data.dtype), True
+            if create_graph:
+                pg, owned = _shaped_tensor(pg, parent, fn.name)
+            elif type(pg) is np.ndarray and pg.shape == parent.data.shape and pg.dtype == parent.data.dtype:
+                owned = False  # the common case, without a call
             else:
-                owned = False
+                pg, owned = fit_gradient(pg, parent.data, fn.name)
             key = id(parent)
             if key in pending:
-                pending[key] = _sum(pending[key], pg, create_graph)
+                pending[key] = (
+                    (ops.add(pending[key][0], pg), True) if create_graph else add_gradient(pending[key], pg)
+                )
             else:
                 pending[key] = (pg, owned)
     if targets is None:
@@ -799,10 +841,12 @@ def _store(node: Tensor, entry: tuple[np.ndarray, bool], root: Tensor) -> bool:
     return stale
 
 
-def _sum(total: tuple[Any, bool], more: Any, create_graph: bool) -> tuple[Any, bool]:
+def add_gradient(total: tuple[np.ndarray, bool], more: np.ndarray) -> tuple[np.ndarray, bool]:
+    """One more contribution to a gradient, `(array, owned)`: in place only into an array the pass made.
+
+    The backward pass and `mg.compile`'s replay both add with this, in the same order, to the same bits.
+    """
     array, owned = total
-    if create_graph:
-        return ops.add(array, more), True
     if owned:
         array += more
         return total
@@ -814,25 +858,29 @@ def _added(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     return total if type(total) is np.ndarray else np.asarray(total)  # 0-d + 0-d is a NumPy scalar
 
 
-def _shaped_like(grad: Any, x: Tensor, name: str, create_graph: bool) -> tuple[Any, bool]:
-    """A rule's gradient summed back to the shape of its input: the one place broadcasting is undone.
+def fit_gradient(grad: Any, like: np.ndarray, name: str) -> tuple[np.ndarray, bool]:
+    """A rule's gradient as an array summed back to the shape of its input `like`, in its dtype.
 
-    Returns it with whether the pass made it (and so may add into it in place).
+    The one place broadcasting is undone, for the backward pass and `mg.compile`'s replay alike.
+    Returns it with whether it is a new array (which the pass may then add into in place).
     """
-    if create_graph:
-        if not isinstance(grad, Tensor):
-            grad = Tensor(grad)
-        if grad.shape != x.shape:
-            grad = _unbroadcast(grad, x.shape, name, ops.sum)
-        return grad, False
-    owned = False
     if type(grad) is not np.ndarray:
         grad = np.asarray(grad.data if isinstance(grad, Tensor) else grad)
-    if grad.shape != x.data.shape:
-        grad, owned = np.asarray(_unbroadcast(grad, x.data.shape, name, np.add.reduce)), True
-    if grad.dtype != x.data.dtype:
-        grad, owned = grad.astype(x.data.dtype), True
+    owned = False
+    if grad.shape != like.shape:
+        grad, owned = np.asarray(_unbroadcast(grad, like.shape, name, np.add.reduce)), True
+    if grad.dtype != like.dtype:
+        grad, owned = grad.astype(like.dtype), True
     return grad, owned
+
+
+def _shaped_tensor(grad: Any, x: Tensor, name: str) -> tuple[Tensor, bool]:
+    """As `fit_gradient`, in the graph (`create_graph=True`): summed back with minigrad's own `sum`."""
+    if not isinstance(grad, Tensor):
+        grad = Tensor(grad)
+    if grad.shape != x.shape:
+        grad = _unbroadcast(grad, x.shape, name, ops.sum)
+    return grad, False
 
 
 def _unbroadcast(grad: Any, shape: tuple[int, ...], name: str, add_reduce: Callable[..., Any]) -> Any:
@@ -861,11 +909,16 @@ def _topological_order(root: Tensor) -> list[Tensor]:
             if parent.requires_grad and id(parent) not in nodes:
                 nodes[id(parent)] = parent
                 stack.append(parent)
-    return sorted(nodes.values(), key=_creation_key, reverse=True)
+    return sorted(nodes.values(), key=creation_number, reverse=True)
 
 
-def _creation_key(t: Tensor) -> int:
-    return t._seq
+# When a tensor was made: its inputs always have smaller numbers (a topological order of any graph).
+creation_number: Callable[[Tensor], int] = operator.attrgetter("_seq")
+
+
+def operation_of(t: Tensor) -> tuple[Op | None, dict[str, Any]]:
+    """The operation that made `t` (None for a leaf) and the options it was called with."""
+    return t._fn, t._options or _NO_OPTIONS
 
 
 def _leading_to(order: list[Tensor], targets: dict[int, Tensor]) -> set[int]:
@@ -907,4 +960,15 @@ def _watch_growth(stale: list[Tensor]) -> None:
 # At the end: ops.py builds on the classes above, and the methods above only look `ops` up when called.
 from minigrad import numpy_api, ops  # noqa: E402
 
-__all__ = ["Op", "Tensor", "as_array", "grad", "no_grad", "op"]
+__all__ = [
+    "Op",
+    "Tensor",
+    "add_gradient",
+    "as_array",
+    "creation_number",
+    "fit_gradient",
+    "grad",
+    "no_grad",
+    "op",
+    "operation_of",
+]
