@@ -69,7 +69,8 @@ class Tensor:
         "_options",
         "_parents",
         "_seq",
-        "data",
+        "_changed",
+        "_data",
         "requires_grad",
     )
 
@@ -87,8 +88,9 @@ class Tensor:
 
     def __init__(self, data: Any, requires_grad: bool = False, name: str | None = None) -> None:
         if isinstance(data, Tensor):
-            data = data.data
-        self.data: np.ndarray = as_array(data)
+            data = data._data
+        self._data: np.ndarray = as_array(data)
+        self._changed = -1
         self.requires_grad: bool = bool(requires_grad)
         self.name = name
         self._grad: np.ndarray | None = None
@@ -101,6 +103,17 @@ class Tensor:
 
     # ----- attributes -------------------------------------------------------------------------
     @property
+    def data(self) -> np.ndarray:
+        """The values, an ndarray. Assigning to it (`W.data = ...`, `W.data -= ...`) marks the tensor
+        changed: a graph built from it before then can no longer be back-propagated."""
+        return self._data
+
+    @data.setter
+    def data(self, value: Any) -> None:
+        self._data = as_array(value.data if isinstance(value, Tensor) else value)
+        self._changed = next(_creation_order)
+
+    @property
     def grad(self) -> np.ndarray | None:
         """The gradient a backward pass left here: None before, then an array of the data's shape."""
         return self._grad
@@ -109,7 +122,7 @@ class Tensor:
     def grad(self, value: Any) -> None:
         if value is not None:
             if isinstance(value, Tensor):
-                value = value.data
+                value = value._data
             if not isinstance(value, np.ndarray):
                 raise TypeError(f"grad must be a NumPy array or None, got {type(value).__name__}")
             if value.shape != self.shape:
@@ -144,19 +157,19 @@ class Tensor:
 
     @property
     def shape(self) -> tuple[int, ...]:
-        return self.data.shape
+        return self._data.shape
 
     @property
     def ndim(self) -> int:
-        return self.data.ndim
+        return self._data.ndim
 
     @property
     def size(self) -> int:
-        return self.data.size
+        return self._data.size
 
     @property
     def dtype(self) -> np.dtype:
-        return self.data.dtype
+        return self._data.dtype
 
     @property
     def T(self) -> Tensor:
@@ -170,16 +183,16 @@ class Tensor:
     def item(self) -> float:
         if state.tracing:
             raise self._read_in_trace("t.item()")
-        return self.data.item()
+        return self._data.item()
 
     def numpy(self) -> np.ndarray:
         if state.tracing:
             raise self._read_in_trace("t.numpy()")
-        return self.data
+        return self._data
 
     def detach(self) -> Tensor:
         """The same data (shared, not copied) in a new leaf that builds no graph."""
-        return Tensor(self.data, name=self.name)
+        return Tensor(self._data, name=self.name)
 
     def zero_grad(self) -> None:
         self._grad = None
@@ -201,32 +214,33 @@ class Tensor:
         for name, value in slots.items():
             setattr(self, name, value)
         self._seq = next(_creation_order)
+        self._changed = -1
 
     def __len__(self) -> int:
-        return len(self.data)
+        return len(self._data)
 
     def __iter__(self) -> Any:
         if self.ndim == 0:
             raise TypeError("iteration over a 0-d tensor")
-        return (ops.getitem(self, i) for i in range(len(self.data)))  # each row in the graph
+        return (ops.getitem(self, i) for i in range(len(self._data)))  # each row in the graph
 
     def __bool__(self) -> bool:
         if state.tracing:
             raise self._read_in_trace("bool(t) (an `if` or `while` on a tensor)")
-        return bool(self.data)  # as NumPy: an error for more than one element
+        return bool(self._data)  # as NumPy: an error for more than one element
 
     def __float__(self) -> float:
         if state.tracing:
             raise self._read_in_trace("float(t)")
-        return float(self.data)
+        return float(self._data)
 
     def __int__(self) -> int:
         if state.tracing:
             raise self._read_in_trace("int(t)")
-        return int(self.data)
+        return int(self._data)
 
     def __repr__(self) -> str:
-        values = np.array2string(self.data, separator=", ", prefix="Tensor(", threshold=20)
+        values = np.array2string(self._data, separator=", ", prefix="Tensor(", threshold=20)
         extra = f", shape={self.shape}"
         if self.name is not None:
             extra += f", name={self.name!r}"
@@ -305,7 +319,8 @@ class Tensor:
                 "would hide it from the graph. Update parameters inside `with mg.no_grad():`, "
                 "or write `t = t - x` to record the operation"
             )
-        ufunc(self.data, other.data if isinstance(other, Tensor) else other, out=self.data)
+        ufunc(self._data, other._data if isinstance(other, Tensor) else other, out=self._data)
+        self._changed = next(_creation_order)
         return self
 
     # Comparisons give masks for `where` and indexing: NumPy bool arrays, outside the graph.
@@ -313,22 +328,22 @@ class Tensor:
     def __lt__(self, other: Any) -> np.ndarray:
         if state.tracing:
             raise self._read_in_trace("t < ... (a mask made from a value)")
-        return self.data < _value(other)
+        return self._data < _value(other)
 
     def __le__(self, other: Any) -> np.ndarray:
         if state.tracing:
             raise self._read_in_trace("t <= ... (a mask made from a value)")
-        return self.data <= _value(other)
+        return self._data <= _value(other)
 
     def __gt__(self, other: Any) -> np.ndarray:
         if state.tracing:
             raise self._read_in_trace("t > ... (a mask made from a value)")
-        return self.data > _value(other)
+        return self._data > _value(other)
 
     def __ge__(self, other: Any) -> np.ndarray:
         if state.tracing:
             raise self._read_in_trace("t >= ... (a mask made from a value)")
-        return self.data >= _value(other)
+        return self._data >= _value(other)
 
     __hash__ = object.__hash__
 
@@ -450,7 +465,7 @@ class Tensor:
 
 
 def _value(x: Any) -> Any:
-    return x.data if isinstance(x, Tensor) else x
+    return x._data if isinstance(x, Tensor) else x
 
 
 # ----- operations ------------------------------------------------------------------------------
@@ -503,13 +518,13 @@ class Op:
             inputs = tuple(Tensor(a) for a in args)
         try:
             if options:
-                data = self.forward(*[t.data for t in inputs], **options)
+                data = self.forward(*[t._data for t in inputs], **options)
             elif len(inputs) == 1:
-                data = self.forward(inputs[0].data)
+                data = self.forward(inputs[0]._data)
             elif len(inputs) == 2:
-                data = self.forward(inputs[0].data, inputs[1].data)
+                data = self.forward(inputs[0]._data, inputs[1]._data)
             else:
-                data = self.forward(*[t.data for t in inputs])
+                data = self.forward(*[t._data for t in inputs])
         except ValueError as error:
             raise _named_error(self.name, error, inputs) from None
         # NumPy returns a scalar, not an array, from a ufunc or a full reduction of 0-d inputs.
@@ -629,9 +644,9 @@ def _lift_all(args: tuple[Any, ...]) -> tuple[Tensor, ...] | None:
     if len(args) == 2:
         a, b = args
         if type(a) is Tensor:
-            return args if type(b) is Tensor else (a, _constant(b, a.data.dtype))
+            return args if type(b) is Tensor else (a, _constant(b, a._data.dtype))
         if type(b) is Tensor:
-            return (_constant(a, b.data.dtype), b)
+            return (_constant(a, b._data.dtype), b)
     like = next((a for a in args if isinstance(a, Tensor)), None)
     if like is None:
         return None
@@ -651,7 +666,7 @@ def _node(
 ) -> Tensor:
     """A Tensor around an array already known to be floating: an operation's output, or a constant."""
     t = Tensor.__new__(Tensor)
-    t.data = data
+    t._data = data
     t.requires_grad = requires_grad
     t._name = None
     t._grad = None
@@ -661,6 +676,7 @@ def _node(
     t._fn = fn
     t._options = options
     t._seq = next(_creation_order)
+    t._changed = -1
     return t
 
 
@@ -702,7 +718,7 @@ def grad(
 
 def _result(entry: tuple[Any, bool] | None, x: Tensor, create_graph: bool) -> Tensor:
     if entry is None:
-        return Tensor(np.zeros_like(x.data))
+        return Tensor(np.zeros_like(x._data))
     g, owned = entry
     if create_graph:
         return g
@@ -717,8 +733,8 @@ def _seed(root: Tensor, grad: Any, what: str) -> np.ndarray:
                 f"{what} is needed for an output of shape {root.shape} ({root.size} elements); "
                 "it may be left out only for a single element"
             )
-        return np.ones_like(root.data)
-    seed = as_array(grad.data if isinstance(grad, Tensor) else grad, what)
+        return np.ones_like(root._data)
+    seed = as_array(grad._data if isinstance(grad, Tensor) else grad, what)
     if seed.shape != root.shape:
         raise ValueError(f"{what} has shape {seed.shape} but the output has shape {root.shape}")
     return seed.astype(root.dtype, copy=True)
@@ -781,9 +797,9 @@ def _run_rules(
         if create_graph:
             out, inputs = node, parents
         elif len(parents) == 1:
-            out, inputs = node.data, (parents[0].data,)
+            out, inputs = node._data, (parents[0]._data,)
         else:
-            out, inputs = node.data, [p.data for p in parents]
+            out, inputs = node._data, [p._data for p in parents]
         options = node._options or _NO_OPTIONS
         rules = fn.rules
         grads = fn.vjp(g, out, inputs, options) if rules is None else None
@@ -804,10 +820,10 @@ def _run_rules(
                 continue
             if create_graph:
                 pg, owned = _shaped_tensor(pg, parent, fn.name)
-            elif type(pg) is np.ndarray and pg.shape == parent.data.shape and pg.dtype == parent.data.dtype:
+            elif type(pg) is np.ndarray and pg.shape == parent._data.shape and pg.dtype == parent._data.dtype:
                 owned = False  # the common case, without a call
             else:
-                pg, owned = fit_gradient(pg, parent.data, fn.name)
+                pg, owned = fit_gradient(pg, parent._data, fn.name)
             key = id(parent)
             if key in pending:
                 pending[key] = (
@@ -865,7 +881,7 @@ def fit_gradient(grad: Any, like: np.ndarray, name: str) -> tuple[np.ndarray, bo
     Returns it with whether it is a new array (which the pass may then add into in place).
     """
     if type(grad) is not np.ndarray:
-        grad = np.asarray(grad.data if isinstance(grad, Tensor) else grad)
+        grad = np.asarray(grad._data if isinstance(grad, Tensor) else grad)
     owned = False
     if grad.shape != like.shape:
         grad, owned = np.asarray(_unbroadcast(grad, like.shape, name, np.add.reduce)), True
@@ -905,11 +921,26 @@ def _topological_order(root: Tensor) -> list[Tensor]:
     nodes = {id(root): root}
     stack = [root]
     while stack:
-        for parent in stack.pop()._parents:
+        node = stack.pop()
+        made = node._seq
+        if node._changed > made and node._fn is not None:  # its value, which its rule reads, changed
+            raise _changed_since(node, node)
+        for parent in node._parents:
+            if parent._changed > made:
+                raise _changed_since(parent, node)
             if parent.requires_grad and id(parent) not in nodes:
                 nodes[id(parent)] = parent
                 stack.append(parent)
     return sorted(nodes.values(), key=creation_number, reverse=True)
+
+
+def _changed_since(changed: Tensor, user: Tensor) -> RuntimeError:
+    """A tensor's data changed after an operation of the graph read it: its gradients would be stale."""
+    return RuntimeError(
+        f"{changed._label()} was changed (an optimiser's step, `-=` under no_grad, or an assignment to "
+        f".data) after the graph read it (in {user.op or 'the graph'}): back-propagating that graph would "
+        "mix the new values with the old. Run the forward pass again, then backward()"
+    )
 
 
 # When a tensor was made: its inputs always have smaller numbers (a topological order of any graph).
