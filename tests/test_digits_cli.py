@@ -2,6 +2,7 @@
 
 import os
 import re
+import signal
 import subprocess
 import sys
 from pathlib import Path
@@ -29,10 +30,11 @@ sys.exit(main(sys.argv[1:]))
 """
 
 
-def run(*args, cwd, without_sklearn=False):
-    """`python -m nets.digits ARGS` in `cwd`, with this checkout importable."""
+def run(*args, cwd, without_sklearn=False, code=None):
+    """`python -m nets.digits ARGS` (or `python -c CODE`) in `cwd`, with this checkout importable."""
     environment = {**os.environ, "PYTHONPATH": str(ROOT)}
     program = ["-c", WITHOUT_SKLEARN] if without_sklearn else ["-m", "nets.digits"]
+    program = ["-c", code] if code else program
     command = [sys.executable, *program, *args]
     return subprocess.run(command, cwd=cwd, env=environment, capture_output=True, text=True, timeout=120)
 
@@ -152,3 +154,110 @@ def test_without_scikit_learn_the_digits_say_how_to_install_it_and_a_csv_still_t
     write_csv(tmp_path / "small.csv", X, np.arange(30) % 3)
     result = run("--data", "small.csv", "--epochs", "1", "--quiet", cwd=tmp_path, without_sklearn=True)
     assert result.returncode == 0, result.stderr
+
+
+# ----- a run never loses a user's file -------------------------------------------------------------------
+
+
+def one_error_line(result, status=2):
+    assert result.returncode == status, result.stdout + result.stderr
+    assert "Traceback" not in result.stderr
+    lines = result.stderr.splitlines()
+    assert len(lines) == 1 and lines[0].startswith("error: "), result.stderr
+    return lines[0]
+
+
+def three_classes(path, m=60, seed=0):
+    """A small CSV of three classes in two features, quick to train on."""
+    rng = np.random.default_rng(seed)
+    labels = np.arange(m) % 3
+    X = 3 * rng.standard_normal((3, 2))[labels].T + rng.standard_normal((2, m))
+    return write_csv(path, X, labels)
+
+
+QUICK = ("--epochs", "1", "--quiet")
+
+
+def test_an_output_that_is_an_input_or_another_output_is_refused_before_any_work(tmp_path):
+    three_classes(tmp_path / "d.csv")
+    assert run("--data", "d.csv", *QUICK, "--save", "m.npz", cwd=tmp_path).returncode == 0
+    (tmp_path / "new.csv").write_text("0.1,0.2\n0.3,0.4\n")
+    (tmp_path / "link.csv").symlink_to("new.csv")
+    os.link(tmp_path / "new.csv", tmp_path / "hard.csv")
+    (tmp_path / "m-link.csv").symlink_to("m.npz")
+    (tmp_path / "d-link.png").symlink_to("d.csv")
+    (tmp_path / "m-link.png").symlink_to("m.npz")
+    before = {p.name: p.read_bytes() for p in tmp_path.iterdir()}
+    predict = ("predict", "m.npz", "--data")
+    train = ("--data", "d.csv", *QUICK)
+    refused = [  # (arguments, the output, the file it would destroy)
+        ((*predict, "new.csv", "--out", "new.csv"), "--out new.csv", "--data new.csv"),
+        ((*predict, "new.csv", "--out", "link.csv"), "--out link.csv", "--data new.csv"),
+        ((*predict, "hard.csv", "--out", "new.csv"), "--out new.csv", "--data hard.csv"),
+        ((*predict, "digits", "--out", "m-link.csv"), "--out m-link.csv", "the parameter file m.npz"),
+        ((*train, "--plot", "d-link.png"), "--plot d-link.png", "--data d.csv"),
+        ((*train, "--save", "m.npz", "--plot", "m-link.png"), "--plot m-link.png", "--save m.npz"),
+    ]
+    for args, output, other in refused:
+        result = run(*args, cwd=tmp_path)
+        assert f"{output} is the same file as {other}" in one_error_line(result), args
+        assert result.stdout == ""
+    result = run(*train, "--save", "x.png", "--plot", "x.png", cwd=tmp_path)  # --save writes only .npz
+    assert "--save x.png: the file name must end in .npz" in one_error_line(result)
+    assert {p.name: p.read_bytes() for p in tmp_path.iterdir()} == before
+
+
+def test_the_outputs_of_a_run_that_fails_at_the_last_one_are_none_written(tmp_path):
+    three_classes(tmp_path / "d.csv")
+    (tmp_path / "s.npz").write_bytes(b"the previous run's parameters")
+    code = (
+        "import matplotlib.figure\n"
+        "def full(*args, **kwargs):\n"
+        "    raise OSError(28, 'No space left on device')\n"
+        "matplotlib.figure.Figure.savefig = full\n"
+        "from nets.digits.command import main\n"
+        "raise SystemExit(main(['--data', 'd.csv', '--epochs', '1', '--quiet', '--save', 's.npz',"
+        " '--plot', 'p.png']))"
+    )
+    result = run(cwd=tmp_path, code=code)
+    assert "No space left on device" in one_error_line(result, status=1)
+    assert (tmp_path / "s.npz").read_bytes() == b"the previous run's parameters"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["d.csv", "s.npz"]
+
+
+def test_a_run_stopped_by_sigterm_while_saving_leaves_no_file_behind(tmp_path):
+    # A save that writes part of the file, says so, then waits: the signal arrives in the middle of it.
+    three_classes(tmp_path / "d.csv")
+    code = (
+        "import time\n"
+        "import numpy as np\n"
+        "def slow_savez(f, **arrays):\n"
+        "    f.write(b'part of the archive')\n"
+        "    f.flush()\n"
+        "    print('saving', flush=True)\n"
+        "    while True:\n"
+        "        time.sleep(0.01)\n"
+        "np.savez = slow_savez\n"
+        "from nets.digits.command import main\n"
+        "raise SystemExit(main(['--data', 'd.csv', '--epochs', '1', '--save', 'model.npz', '--quiet']))"
+    )
+    environment = {**os.environ, "PYTHONPATH": str(ROOT)}
+    process = subprocess.Popen(
+        [sys.executable, "-c", code],
+        cwd=tmp_path,
+        env=environment,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        for line in process.stdout:
+            if line == "saving\n":
+                break
+        process.send_signal(signal.SIGTERM)
+        _, stderr = process.communicate(timeout=60)
+    finally:
+        process.kill()
+    assert process.returncode == 128 + signal.SIGTERM, stderr
+    assert "Traceback" not in stderr and stderr.strip() == "terminated"
+    assert [p.name for p in tmp_path.iterdir()] == ["d.csv"]

@@ -4,7 +4,9 @@
     python -m nets.digits predict model.npz --data digits|PATH.csv [--out predictions.csv]
 
 Bad input ends the run with a one-line message on stderr and exit status 2, before anything is trained or
-written; so does a missing scikit-learn, where the digits are needed. Files are written whole or not at all.
+written; so does a missing scikit-learn, where the digits are needed. Files are written whole or not at all,
+and the outputs of a run all or none (`minigrad.files.all_or_none`): prepared, then moved into place together
+at the end. No output may be the same file as an input or as another output (`check_distinct`).
 """
 
 from __future__ import annotations
@@ -20,12 +22,13 @@ from typing import Any
 
 import numpy as np
 
-from minigrad.files import atomic_write
+from minigrad.files import all_or_none, atomic_write
 from nets import datasets, metrics
 from nets import digits as dg
 from nets.commandline import (
     Parser,
     UsageError,
+    check_distinct,
     check_output,
     fraction,
     positive_float,
@@ -390,10 +393,43 @@ def _print_result(data: Data, history: History, seconds: float, args: argparse.N
     )
 
 
-def run_train(args: argparse.Namespace) -> int:
-    # Everything that can be wrong with the input is found before the first epoch.
+def _data_path(data: str) -> Path | None:
+    """The file `--data` names, None for the digits (nothing on disk to protect)."""
+    return None if data == DIGITS else Path(data)
+
+
+def _check_outputs(args: argparse.Namespace) -> None:
+    """Every output path, before any work: its folder and name, and none the same file as the data or as
+    the other output."""
     check_output("--save", args.save, (".npz",))
     check_output("--plot", args.plot, PLOT_SUFFIXES)
+    check_distinct({"--save": args.save, "--plot": args.plot}, {"--data": _data_path(args.data)})
+
+
+def _write_outputs(
+    args: argparse.Namespace,
+    parameters: dict[str, np.ndarray],
+    data: Data,
+    history: History,
+    picture: tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, str],
+) -> list[str]:
+    """Every output of a training run, all or none; what to say once all are in place."""
+    said = []
+    with all_or_none():
+        if args.save is not None:
+            save_parameters(args.save, parameters, data, args.activation)
+            said.append(f"parameters saved to {args.save}")
+        if args.plot is not None:
+            from nets.digits.plots import write_plot
+
+            write_plot(args.plot, history, *picture)
+            said.append(f"plot written to {args.plot}")
+    return said
+
+
+def run_train(args: argparse.Namespace) -> int:
+    # Everything that can be wrong with the input is found before the first epoch.
+    _check_outputs(args)
     if args.plot is not None:
         pyplot()
     if args.momentum is not None and args.optimiser != "sgd":
@@ -415,14 +451,9 @@ def run_train(args: argparse.Namespace) -> int:
     probabilities = dg.probabilities(parameters, X, args.activation)
     matrix = metrics.confusion_matrix(labels, probabilities.argmax(axis=0), data.classes)
     _print_confusion(matrix, which, say)
-    if args.save is not None:
-        save_parameters(args.save, parameters, data, args.activation)
-        say(f"parameters saved to {args.save}")
-    if args.plot is not None:
-        from nets.digits.plots import write_plot
-
-        write_plot(args.plot, history, matrix, split[0], labels, probabilities, which)
-        say(f"plot written to {args.plot}")
+    picture = (matrix, split[0], labels, probabilities, which)
+    for line in _write_outputs(args, parameters, data, history, picture):
+        say(line)
     return 0
 
 
@@ -434,6 +465,8 @@ def write_predictions(path: Path, predicted: np.ndarray, probability: np.ndarray
 
 def run_predict(args: argparse.Namespace) -> int:
     check_output("--out", args.out, (".csv",))
+    inputs = {"the parameter file": args.parameters, "--data": _data_path(args.data)}
+    check_distinct({"--out": args.out}, inputs)
     parameters, mean, std, activation = load_parameters(args.parameters)
     n_x, K = mean.shape[0], dg.classes(parameters)
     if args.data == DIGITS:
@@ -453,6 +486,7 @@ def run_predict(args: argparse.Namespace) -> int:
         right = int(np.sum(predicted == labels))
         print(f"accuracy    {_percent(right / labels.size)} ({right} of {labels.size})")
     if args.out is not None:
-        write_predictions(args.out, predicted, probabilities.max(axis=0))
+        with all_or_none():  # one output today; a second one would join it here
+            write_predictions(args.out, predicted, probabilities.max(axis=0))
         print(f"predictions written to {args.out}")
     return 0
