@@ -5,6 +5,7 @@ import re
 import signal
 import subprocess
 import sys
+import zipfile
 from pathlib import Path
 
 import numpy as np
@@ -261,3 +262,78 @@ def test_a_run_stopped_by_sigterm_while_saving_leaves_no_file_behind(tmp_path):
     assert process.returncode == 128 + signal.SIGTERM, stderr
     assert "Traceback" not in stderr and stderr.strip() == "terminated"
     assert [p.name for p in tmp_path.iterdir()] == ["d.csv"]
+
+
+# ----- sizes that cannot fit in memory, and parameter files --save could not have written ---------------
+
+
+def digits_file(path, sizes=(2, 4, 3), activation="relu", std=None, **replaced):
+    """A parameter file as --save writes it, for a network of `sizes`, with any array `replaced`."""
+    arrays = {}
+    for c in range(1, len(sizes)):
+        arrays[f"W{c}"] = np.ones((sizes[c], sizes[c - 1]))
+        arrays[f"b{c}"] = np.zeros((sizes[c], 1))
+    arrays["mean"] = np.zeros((sizes[0], 1))
+    arrays["std"] = np.ones((sizes[0], 1)) if std is None else np.array(std, dtype=float).reshape(-1, 1)
+    texts = {"hidden_activation": np.array(activation), "layers": np.array(str(len(sizes) - 1))}
+    np.savez(path, **{**arrays, **replaced}, **texts)
+
+
+@pytest.fixture(scope="module")
+def bad_files(tmp_path_factory):
+    folder = tmp_path_factory.mktemp("bad-files")
+    three_classes(folder / "d.csv")
+    digits_file(folder / "model.npz")
+    digits_file(folder / "zero-std.npz", std=[1, 0])
+    digits_file(folder / "negative-std.npz", std=[-2, 1])
+    digits_file(folder / "no-unit.npz", sizes=(2, 0, 3))
+    digits_file(folder / "no-feature.npz", sizes=(0, 4, 3))
+    digits_file(folder / "no-chain.npz", W2=np.ones((3, 5)))
+    digits_file(folder / "bias.npz", b1=np.zeros((5, 1)))
+    digits_file(folder / "one-class.npz", sizes=(2, 4, 1))
+    digits_file(folder / "three-of-64.npz", sizes=(64, 4, 3))
+    huge = zipfile.ZipFile(folder / "huge-header.npz", "w")  # a header promising 80 TB, no data
+    with huge as archive, np.load(folder / "model.npz") as model:
+        for key in model.files:
+            with archive.open(f"{key}.npy", "w") as member:
+                if key == "W1":
+                    header = {"descr": "<f8", "fortran_order": False, "shape": (10**6, 10**7)}
+                    np.lib.format.write_array_header_1_0(member, header)
+                else:
+                    np.lib.format.write_array(member, model[key])
+    return folder
+
+
+REFUSED = [
+    (
+        ["--hidden", "99999999999"],
+        "--hidden 99999999999: a network 64 -> 99999999999 relu -> 10 softmax on 1797 examples would take",
+    ),
+    (
+        ["--hidden", "64,99999999999", "--activation", "tanh"],
+        "--hidden 64,99999999999: a network 64 -> 64 tanh -> 99999999999 tanh -> 10 softmax on 1797",
+    ),
+    (["--data", "/dev/zero"], "/dev/zero: not a regular file"),
+    (["predict", "model.npz", "--data", "/dev/zero"], "/dev/zero: not a regular file"),
+    (["predict", "/dev/zero", "--data", "d.csv"], "/dev/zero: not a regular file"),
+    (["predict", "huge-header.npz", "--data", "d.csv"], "huge-header.npz: W1 is an array of (1000000, 10000"),
+]
+
+
+@pytest.mark.parametrize(("args", "message"), REFUSED, ids=[" ".join(a) for a, _ in REFUSED])
+def test_sizes_beyond_memory_are_one_line_naming_the_size_and_the_memory_before_any_work(
+    bad_files, args, message
+):
+    assert_refused(bad_files, args, message)
+
+
+def assert_refused(bad_files, args, message):
+    before = sorted(p.name for p in bad_files.iterdir())
+    if args[0] != "predict":
+        args = [*args, "--epochs", "1", "--save", "out.npz"]  # were the input not refused, the run is short
+    result = run(*args, cwd=bad_files)
+    line = one_error_line(result)
+    assert message in line
+    assert "would take" not in message or "of memory; this machine has" in line
+    assert result.stdout == ""
+    assert sorted(p.name for p in bad_files.iterdir()) == before

@@ -25,6 +25,7 @@ import numpy as np
 from minigrad.files import all_or_none, atomic_write
 from nets import datasets, metrics
 from nets import digits as dg
+from nets.checks import check_memory, network_bytes
 from nets.commandline import (
     Parser,
     UsageError,
@@ -219,6 +220,12 @@ def load_data(args: argparse.Namespace) -> Data:
         _, (X, labels) = datasets.stratified_split(X, labels, args.limit / labels.size, seed=args.seed)
     train, held_out = datasets.stratified_split(X, labels, args.test_fraction, seed=args.seed)
     return Data(train, held_out, *datasets.standardisation(train[0]), classes, labels.size)
+
+
+def _network(sizes: Sequence[int], activation: str) -> str:
+    """`64 -> 32 relu -> 10 softmax`: the network of these layer sizes."""
+    hidden = [f"{n} {activation}" for n in sizes[1:-1]]
+    return " -> ".join([str(sizes[0]), *hidden, f"{sizes[-1]} softmax"])
 
 
 # ----- parameter files ----------------------------------------------------------------------------------
@@ -438,6 +445,9 @@ def run_train(args: argparse.Namespace) -> int:
 
     data = load_data(args)
     sizes = [data.train[0].shape[0], *args.hidden, data.classes]
+    hidden = ",".join(map(str, args.hidden))
+    what = f"--hidden {hidden}: a network {_network(sizes, args.activation)} on {data.total} examples"
+    check_memory(what, network_bytes(sizes, data.total), UsageError)  # before the parameters are drawn
     start = dg.initialize_parameters(sizes, args.init, seed=args.seed)
     _print_plan(data, args, say)
     _print_check(start, data, args, say)
@@ -476,11 +486,14 @@ def run_predict(args: argparse.Namespace) -> int:
     else:
         read_labels = lambda column, lines, path: datasets.class_labels_from(column, lines, path, K)  # noqa: E731
         X, labels = datasets.features_maybe_labels(Path(args.data), n_x, args.parameters, read_labels)
+    sizes = [n_x, *(parameters[f"W{c}"].shape[0] for c in range(1, len(parameters) // 2 + 1))]
+    network = _network(sizes, activation)
+    what = f"{args.parameters}: a network {network} on the {X.shape[1]} examples of {args.data}"
+    check_memory(what, network_bytes(sizes, X.shape[1]), ParameterFileError)
     probabilities = dg.probabilities(parameters, datasets.standardise(X, mean, std), activation)
     predicted = probabilities.argmax(axis=0)
 
-    hidden = " -> ".join(str(parameters[f"W{c}"].shape[0]) for c in range(1, len(parameters) // 2))
-    print(f"parameters  {args.parameters}: {n_x} -> {hidden} {activation} -> {K} softmax")
+    print(f"parameters  {args.parameters}: {network}")
     print(f"data        {args.data}: {X.shape[1]} examples, {'with' if labels is not None else 'no'} labels")
     if labels is not None:
         right = int(np.sum(predicted == labels))
