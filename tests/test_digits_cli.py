@@ -318,10 +318,46 @@ REFUSED = [
     (["predict", "/dev/zero", "--data", "d.csv"], "/dev/zero: not a regular file"),
     (["predict", "huge-header.npz", "--data", "d.csv"], "huge-header.npz: W1 is an array of (1000000, 10000"),
 ]
+NOT_SAVED = [
+    (
+        ["predict", "zero-std.npz", "--data", "d.csv"],
+        "zero-std.npz: not a parameter file written by --save: it holds a network 2 -> 4 relu -> 3 softmax, "
+        "but a standard deviation of 0 for feature 2",
+    ),
+    (["predict", "negative-std.npz", "--data", "d.csv"], "a standard deviation of -2 for feature 1"),
+    (
+        ["predict", "no-unit.npz", "--data", "d.csv"],
+        "no-unit.npz: not a parameter file written by --save: it holds a network 2 -> 0 relu -> 3 softmax, "
+        "with no unit in hidden layer 1",
+    ),
+    (["predict", "no-feature.npz", "--data", "d.csv"], "a network 0 -> 4 relu -> 3 softmax, with no feature"),
+    (
+        ["predict", "no-chain.npz", "--data", "d.csv"],
+        "no-chain.npz: not a parameter file written by --save: its layers do not chain: it holds W1 (4, 2), "
+        "b1 (4, 1), W2 (3, 5), b2 (3, 1)",
+    ),
+    (["predict", "bias.npz", "--data", "d.csv"], "its layers do not chain: it holds W1 (4, 2), b1 (5, 1)"),
+    (
+        ["predict", "one-class.npz", "--data", "d.csv"],
+        "one-class.npz: not a parameter file written by --save: it holds a network 2 -> 4 relu -> 1 softmax, "
+        "with 1 class where --save writes at least 2",
+    ),
+    (
+        ["predict", "three-of-64.npz", "--data", "digits"],
+        "three-of-64.npz holds a network 64 -> 4 relu -> 3 softmax, of 3 classes; the digits have 10",
+    ),
+]
 
 
 @pytest.mark.parametrize(("args", "message"), REFUSED, ids=[" ".join(a) for a, _ in REFUSED])
 def test_sizes_beyond_memory_are_one_line_naming_the_size_and_the_memory_before_any_work(
+    bad_files, args, message
+):
+    assert_refused(bad_files, args, message)
+
+
+@pytest.mark.parametrize(("args", "message"), NOT_SAVED, ids=[" ".join(a) for a, _ in NOT_SAVED])
+def test_a_parameter_file_save_could_not_have_written_is_refused_describing_its_network(
     bad_files, args, message
 ):
     assert_refused(bad_files, args, message)

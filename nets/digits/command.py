@@ -239,24 +239,51 @@ def save_parameters(path: Path, parameters: dict[str, np.ndarray], data: Data, a
 
 
 def load_parameters(path: Path) -> tuple[dict[str, np.ndarray], np.ndarray, np.ndarray, str]:
-    """`(parameters, mean, std, hidden_activation)` from a file written by `save_parameters`."""
+    """`(parameters, mean, std, hidden_activation)` from a file written by `save_parameters`.
+
+    A file `--save` could not have written is refused as a damaged one is, its message describing the
+    network the file holds: layers that do not chain, no feature, a layer of no unit, fewer than two
+    classes, a standard deviation of 0 or below."""
     arrays, texts = load_arrays(path, ("mean", "std"), ("hidden_activation", "layers"))
-    not_ours = f"{path}: not a parameter file written by {PROG} --save"
+    not_saved = f"{path}: not a parameter file written by --save"
     activation, layers = texts["hidden_activation"], texts["layers"]
     if activation not in dg.HIDDEN_ACTIVATIONS or not layers.isdigit() or int(layers) < 1:
-        raise ParameterFileError(f"{not_ours} (hidden_activation {activation!r}, layers {layers!r})")
+        raise ParameterFileError(f"{not_saved} (hidden_activation {activation!r}, layers {layers!r})")
     names = [f"{kind}{c}" for c in range(1, int(layers) + 1) for kind in "Wb"]
     parameters, _ = load_arrays(path, names)
-    n_in = arrays["mean"].shape[0]
+    mean, std = arrays["mean"], arrays["std"]
+    sizes = [parameters["W1"].shape[1]]
     for c in range(1, int(layers) + 1):
         W, b = parameters[f"W{c}"], parameters[f"b{c}"]
-        if W.shape[1] != n_in or b.shape != (W.shape[0], 1) or arrays["std"].shape != arrays["mean"].shape:
-            raise ParameterFileError(
-                f"{path}: the shapes do not fit together: W{c} is {W.shape} and b{c} {b.shape} after "
-                f"{n_in} inputs"
-            )
-        n_in = W.shape[0]
-    return parameters, arrays["mean"], arrays["std"], activation
+        if W.shape[1] != sizes[-1] or b.shape != (W.shape[0], 1):
+            sizes = []
+            break
+        sizes.append(W.shape[0])
+    if not sizes or mean.shape != (sizes[0], 1) or std.shape != mean.shape:
+        held = ", ".join(f"{name} {shape}" for name, shape in _shapes(parameters, mean, std))
+        raise ParameterFileError(f"{not_saved}: its layers do not chain: it holds {held}")
+    holds = f"{not_saved}: it holds a network {_network(sizes, activation)}"
+    if sizes[0] == 0:
+        raise ParameterFileError(f"{holds}, with no feature")
+    if 0 in sizes[1:-1]:
+        raise ParameterFileError(f"{holds}, with no unit in hidden layer {sizes[1:-1].index(0) + 1}")
+    if sizes[-1] < 2:
+        K = sizes[-1]
+        raise ParameterFileError(f"{holds}, with {K} class{'es' * (K != 1)} where --save writes at least 2")
+    if np.any(std <= 0):
+        feature = int(np.argmax(std[:, 0] <= 0))
+        raise ParameterFileError(
+            f"{holds}, but a standard deviation of {std[feature, 0]:g} for feature {feature + 1}; "
+            "--save writes positive ones"
+        )
+    return parameters, mean, std, activation
+
+
+def _shapes(parameters: dict[str, np.ndarray], mean: np.ndarray, std: np.ndarray) -> list[tuple[str, tuple]]:
+    """Every array's name and shape, layer by layer: what a file holds, where it is not a network."""
+    layers = len(parameters) // 2
+    named = [(f"{kind}{c}", parameters[f"{kind}{c}"]) for c in range(1, layers + 1) for kind in "Wb"]
+    return [(name, value.shape) for name, value in [*named, ("mean", mean), ("std", std)]]
 
 
 # ----- the report -----------------------------------------------------------------------------------------
@@ -479,15 +506,20 @@ def run_predict(args: argparse.Namespace) -> int:
     check_distinct({"--out": args.out}, inputs)
     parameters, mean, std, activation = load_parameters(args.parameters)
     n_x, K = mean.shape[0], dg.classes(parameters)
+    sizes = [n_x, *(parameters[f"W{c}"].shape[0] for c in range(1, len(parameters) // 2 + 1))]
+    network = _network(sizes, activation)
     if args.data == DIGITS:
         X, labels = load_examples(DIGITS)
         if X.shape[0] != n_x:
             raise ParameterFileError(f"{args.parameters} was trained on {n_x} features; the digits have 64")
+        have = int(labels.max()) + 1
+        if have != K:
+            raise ParameterFileError(
+                f"{args.parameters} holds a network {network}, of {K} classes; the digits have {have}"
+            )
     else:
         read_labels = lambda column, lines, path: datasets.class_labels_from(column, lines, path, K)  # noqa: E731
         X, labels = datasets.features_maybe_labels(Path(args.data), n_x, args.parameters, read_labels)
-    sizes = [n_x, *(parameters[f"W{c}"].shape[0] for c in range(1, len(parameters) // 2 + 1))]
-    network = _network(sizes, activation)
     what = f"{args.parameters}: a network {network} on the {X.shape[1]} examples of {args.data}"
     check_memory(what, network_bytes(sizes, X.shape[1]), ParameterFileError)
     probabilities = dg.probabilities(parameters, datasets.standardise(X, mean, std), activation)
