@@ -373,3 +373,28 @@ def assert_refused(bad_files, args, message):
     assert "would take" not in message or "of memory; this machine has" in line
     assert result.stdout == ""
     assert sorted(p.name for p in bad_files.iterdir()) == before
+
+
+def test_file_names_that_are_not_utf8_are_printed_as_their_bytes(tmp_path):
+    env = {**os.environ, "PYTHONPATH": str(ROOT), "PYTHONIOENCODING": "utf-8:strict"}  # a UTF-8 terminal
+    three_classes(tmp_path / os.fsdecode(b"caf\xe9.csv"))
+    train = [b"--data", b"caf\xe9.csv", b"--epochs", b"1", b"--save", b"m\xff.npz", b"--plot", b"p\xff.png"]
+    command = [sys.executable.encode(), b"-m", b"nets.digits"]
+    result = subprocess.run([*command, *train], cwd=tmp_path, env=env, capture_output=True, timeout=120)
+    assert result.returncode == 0 and result.stderr == b"", result.stderr.decode(errors="replace")
+    assert b"data      caf\\xe9.csv: 60 examples" in result.stdout
+    assert b"parameters saved to m\\xff.npz" in result.stdout
+    assert b"plot written to p\\xff.png" in result.stdout
+    predict = [b"predict", b"m\xff.npz", b"--data", b"caf\xe9.csv", b"--out", b"o\xff.csv"]
+    predicted = subprocess.run([*command, *predict], cwd=tmp_path, env=env, capture_output=True, timeout=120)
+    assert predicted.returncode == 0, predicted.stderr.decode(errors="replace")
+    assert b"parameters  m\\xff.npz: 2 -> 64 relu -> 3 softmax" in predicted.stdout
+    assert b"predictions written to o\\xff.csv" in predicted.stdout
+    for args, message in (
+        ([b"--data", b"n\xf6.csv"], b"error: n\\xf6.csv: no such file\n"),
+        ([b"--data", b"n\xf6"], b"error: unknown data set 'n\\xf6': give digits or a path to a .csv file\n"),
+        ([b"predict", b"n\xf6.npz", b"--data", b"digits"], b"error: n\\xf6.npz: no such file\n"),
+    ):
+        refused = subprocess.run([*command, *args], cwd=tmp_path, env=env, capture_output=True, timeout=120)
+        assert refused.returncode == 2 and refused.stdout == b""
+        assert refused.stderr == message

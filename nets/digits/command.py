@@ -193,7 +193,7 @@ def load_examples(data: str) -> tuple[np.ndarray, np.ndarray]:
         except ImportError as e:
             raise UsageError(str(e)) from None
     if not data.lower().endswith(".csv") and not Path(data).exists():
-        raise DataError(f"unknown data set {data!r}: give {DIGITS} or a path to a .csv file")
+        raise DataError(f"unknown data set '{data}': give {DIGITS} or a path to a .csv file")
     return datasets.load_classes_csv(data)
 
 
