@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import itertools
 import os
+from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
@@ -60,6 +62,18 @@ def size_in_bytes(n: int) -> str:
         if n < 1024 or unit == "PiB":
             return f"{n:.1f} {unit}"
     raise AssertionError  # the loop always returns
+
+
+COPIES_PER_UNIT = 10  # arrays of (units, m) alive at once per layer: W A, Z, A, their gradients, the update's
+
+
+def network_bytes(layer_sizes: Sequence[int], m: int) -> int:
+    """About the most memory a forward and backward pass of a network of `layer_sizes` (`[n_x, n_1, ...,
+    n_L]`) on `m` examples holds: the parameters four times over (values, gradients, an optimiser's two
+    moments), and `COPIES_PER_UNIT` arrays of `(n_c, m)` for each layer."""
+    parameters = sum(n_out * (n_in + 1) for n_in, n_out in itertools.pairwise(layer_sizes))
+    units = sum(layer_sizes[1:])
+    return 8 * (4 * parameters + COPIES_PER_UNIT * units * (m + layer_sizes[0]))
 
 
 def check_memory(what: str, n_bytes: int, error: type[Exception] = TooLargeError) -> None:

@@ -234,7 +234,7 @@ def features_maybe_labels(
     """A CSV file's features `(n_x, m)`, and its labels (`read_labels(last column, line_numbers, path)`)
     when it has one column more: data for a network `trained_on` (a parameter file) `n_x` features."""
     if not path.suffix.lower() == ".csv" and not path.exists():
-        raise DataError(f"unknown data set {str(path)!r}: give a built-in data set or a .csv file")
+        raise DataError(f"unknown data set '{path}': give a built-in data set or a .csv file")
     table, line_numbers = read_table(path)
     columns = table.shape[1]
     if columns == n_x:
@@ -253,7 +253,7 @@ def load(name_or_path: str, seed: int | None = None) -> Data:
         return BUILT_IN[name_or_path](seed=seed)
     if not name_or_path.lower().endswith(".csv") and not Path(name_or_path).exists():
         raise DataError(
-            f"unknown data set {name_or_path!r}: give one of {', '.join(BUILT_IN)} or a path to a .csv file"
+            f"unknown data set '{name_or_path}': give one of {', '.join(BUILT_IN)} or a path to a .csv file"
         )
     return load_csv(name_or_path)
 

@@ -2,8 +2,10 @@
 
 import os
 import re
+import signal
 import subprocess
 import sys
+import zipfile
 from pathlib import Path
 
 import numpy as np
@@ -29,10 +31,11 @@ sys.exit(main(sys.argv[1:]))
 """
 
 
-def run(*args, cwd, without_sklearn=False):
-    """`python -m nets.digits ARGS` in `cwd`, with this checkout importable."""
+def run(*args, cwd, without_sklearn=False, code=None):
+    """`python -m nets.digits ARGS` (or `python -c CODE`) in `cwd`, with this checkout importable."""
     environment = {**os.environ, "PYTHONPATH": str(ROOT)}
     program = ["-c", WITHOUT_SKLEARN] if without_sklearn else ["-m", "nets.digits"]
+    program = ["-c", code] if code else program
     command = [sys.executable, *program, *args]
     return subprocess.run(command, cwd=cwd, env=environment, capture_output=True, text=True, timeout=120)
 
@@ -152,3 +155,246 @@ def test_without_scikit_learn_the_digits_say_how_to_install_it_and_a_csv_still_t
     write_csv(tmp_path / "small.csv", X, np.arange(30) % 3)
     result = run("--data", "small.csv", "--epochs", "1", "--quiet", cwd=tmp_path, without_sklearn=True)
     assert result.returncode == 0, result.stderr
+
+
+# ----- a run never loses a user's file -------------------------------------------------------------------
+
+
+def one_error_line(result, status=2):
+    assert result.returncode == status, result.stdout + result.stderr
+    assert "Traceback" not in result.stderr
+    lines = result.stderr.splitlines()
+    assert len(lines) == 1 and lines[0].startswith("error: "), result.stderr
+    return lines[0]
+
+
+def three_classes(path, m=60, seed=0):
+    """A small CSV of three classes in two features, quick to train on."""
+    rng = np.random.default_rng(seed)
+    labels = np.arange(m) % 3
+    X = 3 * rng.standard_normal((3, 2))[labels].T + rng.standard_normal((2, m))
+    return write_csv(path, X, labels)
+
+
+QUICK = ("--epochs", "1", "--quiet")
+
+
+def test_an_output_that_is_an_input_or_another_output_is_refused_before_any_work(tmp_path):
+    three_classes(tmp_path / "d.csv")
+    assert run("--data", "d.csv", *QUICK, "--save", "m.npz", cwd=tmp_path).returncode == 0
+    (tmp_path / "new.csv").write_text("0.1,0.2\n0.3,0.4\n")
+    (tmp_path / "link.csv").symlink_to("new.csv")
+    os.link(tmp_path / "new.csv", tmp_path / "hard.csv")
+    (tmp_path / "m-link.csv").symlink_to("m.npz")
+    (tmp_path / "d-link.png").symlink_to("d.csv")
+    (tmp_path / "m-link.png").symlink_to("m.npz")
+    before = {p.name: p.read_bytes() for p in tmp_path.iterdir()}
+    predict = ("predict", "m.npz", "--data")
+    train = ("--data", "d.csv", *QUICK)
+    refused = [  # (arguments, the output, the file it would destroy)
+        ((*predict, "new.csv", "--out", "new.csv"), "--out new.csv", "--data new.csv"),
+        ((*predict, "new.csv", "--out", "link.csv"), "--out link.csv", "--data new.csv"),
+        ((*predict, "hard.csv", "--out", "new.csv"), "--out new.csv", "--data hard.csv"),
+        ((*predict, "digits", "--out", "m-link.csv"), "--out m-link.csv", "the parameter file m.npz"),
+        ((*train, "--plot", "d-link.png"), "--plot d-link.png", "--data d.csv"),
+        ((*train, "--save", "m.npz", "--plot", "m-link.png"), "--plot m-link.png", "--save m.npz"),
+    ]
+    for args, output, other in refused:
+        result = run(*args, cwd=tmp_path)
+        assert f"{output} is the same file as {other}" in one_error_line(result), args
+        assert result.stdout == ""
+    result = run(*train, "--save", "x.png", "--plot", "x.png", cwd=tmp_path)  # --save writes only .npz
+    assert "--save x.png: the file name must end in .npz" in one_error_line(result)
+    assert {p.name: p.read_bytes() for p in tmp_path.iterdir()} == before
+
+
+def test_the_outputs_of_a_run_that_fails_at_the_last_one_are_none_written(tmp_path):
+    three_classes(tmp_path / "d.csv")
+    (tmp_path / "s.npz").write_bytes(b"the previous run's parameters")
+    code = (
+        "import matplotlib.figure\n"
+        "def full(*args, **kwargs):\n"
+        "    raise OSError(28, 'No space left on device')\n"
+        "matplotlib.figure.Figure.savefig = full\n"
+        "from nets.digits.command import main\n"
+        "raise SystemExit(main(['--data', 'd.csv', '--epochs', '1', '--quiet', '--save', 's.npz',"
+        " '--plot', 'p.png']))"
+    )
+    result = run(cwd=tmp_path, code=code)
+    assert "No space left on device" in one_error_line(result, status=1)
+    assert (tmp_path / "s.npz").read_bytes() == b"the previous run's parameters"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["d.csv", "s.npz"]
+
+
+def test_a_run_stopped_by_sigterm_while_saving_leaves_no_file_behind(tmp_path):
+    # A save that writes part of the file, says so, then waits: the signal arrives in the middle of it.
+    three_classes(tmp_path / "d.csv")
+    code = (
+        "import time\n"
+        "import numpy as np\n"
+        "def slow_savez(f, **arrays):\n"
+        "    f.write(b'part of the archive')\n"
+        "    f.flush()\n"
+        "    print('saving', flush=True)\n"
+        "    while True:\n"
+        "        time.sleep(0.01)\n"
+        "np.savez = slow_savez\n"
+        "from nets.digits.command import main\n"
+        "raise SystemExit(main(['--data', 'd.csv', '--epochs', '1', '--save', 'model.npz', '--quiet']))"
+    )
+    environment = {**os.environ, "PYTHONPATH": str(ROOT)}
+    process = subprocess.Popen(
+        [sys.executable, "-c", code],
+        cwd=tmp_path,
+        env=environment,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        for line in process.stdout:
+            if line == "saving\n":
+                break
+        process.send_signal(signal.SIGTERM)
+        _, stderr = process.communicate(timeout=60)
+    finally:
+        process.kill()
+    assert process.returncode == 128 + signal.SIGTERM, stderr
+    assert "Traceback" not in stderr and stderr.strip() == "terminated"
+    assert [p.name for p in tmp_path.iterdir()] == ["d.csv"]
+
+
+# ----- sizes that cannot fit in memory, and parameter files --save could not have written ---------------
+
+
+def digits_file(path, sizes=(2, 4, 3), activation="relu", std=None, **replaced):
+    """A parameter file as --save writes it, for a network of `sizes`, with any array `replaced`."""
+    arrays = {}
+    for c in range(1, len(sizes)):
+        arrays[f"W{c}"] = np.ones((sizes[c], sizes[c - 1]))
+        arrays[f"b{c}"] = np.zeros((sizes[c], 1))
+    arrays["mean"] = np.zeros((sizes[0], 1))
+    arrays["std"] = np.ones((sizes[0], 1)) if std is None else np.array(std, dtype=float).reshape(-1, 1)
+    texts = {"hidden_activation": np.array(activation), "layers": np.array(str(len(sizes) - 1))}
+    np.savez(path, **{**arrays, **replaced}, **texts)
+
+
+@pytest.fixture(scope="module")
+def bad_files(tmp_path_factory):
+    folder = tmp_path_factory.mktemp("bad-files")
+    three_classes(folder / "d.csv")
+    digits_file(folder / "model.npz")
+    digits_file(folder / "zero-std.npz", std=[1, 0])
+    digits_file(folder / "negative-std.npz", std=[-2, 1])
+    digits_file(folder / "no-unit.npz", sizes=(2, 0, 3))
+    digits_file(folder / "no-feature.npz", sizes=(0, 4, 3))
+    digits_file(folder / "no-chain.npz", W2=np.ones((3, 5)))
+    digits_file(folder / "bias.npz", b1=np.zeros((5, 1)))
+    digits_file(folder / "one-class.npz", sizes=(2, 4, 1))
+    digits_file(folder / "three-of-64.npz", sizes=(64, 4, 3))
+    huge = zipfile.ZipFile(folder / "huge-header.npz", "w")  # a header promising 80 TB, no data
+    with huge as archive, np.load(folder / "model.npz") as model:
+        for key in model.files:
+            with archive.open(f"{key}.npy", "w") as member:
+                if key == "W1":
+                    header = {"descr": "<f8", "fortran_order": False, "shape": (10**6, 10**7)}
+                    np.lib.format.write_array_header_1_0(member, header)
+                else:
+                    np.lib.format.write_array(member, model[key])
+    return folder
+
+
+REFUSED = [
+    (
+        ["--hidden", "99999999999"],
+        "--hidden 99999999999: a network 64 -> 99999999999 relu -> 10 softmax on 1797 examples would take",
+    ),
+    (
+        ["--hidden", "64,99999999999", "--activation", "tanh"],
+        "--hidden 64,99999999999: a network 64 -> 64 tanh -> 99999999999 tanh -> 10 softmax on 1797",
+    ),
+    (["--data", "/dev/zero"], "/dev/zero: not a regular file"),
+    (["predict", "model.npz", "--data", "/dev/zero"], "/dev/zero: not a regular file"),
+    (["predict", "/dev/zero", "--data", "d.csv"], "/dev/zero: not a regular file"),
+    (["predict", "huge-header.npz", "--data", "d.csv"], "huge-header.npz: W1 is an array of (1000000, 10000"),
+]
+NOT_SAVED = [
+    (
+        ["predict", "zero-std.npz", "--data", "d.csv"],
+        "zero-std.npz: not a parameter file written by --save: it holds a network 2 -> 4 relu -> 3 softmax, "
+        "but a standard deviation of 0 for feature 2",
+    ),
+    (["predict", "negative-std.npz", "--data", "d.csv"], "a standard deviation of -2 for feature 1"),
+    (
+        ["predict", "no-unit.npz", "--data", "d.csv"],
+        "no-unit.npz: not a parameter file written by --save: it holds a network 2 -> 0 relu -> 3 softmax, "
+        "with no unit in hidden layer 1",
+    ),
+    (["predict", "no-feature.npz", "--data", "d.csv"], "a network 0 -> 4 relu -> 3 softmax, with no feature"),
+    (
+        ["predict", "no-chain.npz", "--data", "d.csv"],
+        "no-chain.npz: not a parameter file written by --save: its layers do not chain: it holds W1 (4, 2), "
+        "b1 (4, 1), W2 (3, 5), b2 (3, 1)",
+    ),
+    (["predict", "bias.npz", "--data", "d.csv"], "its layers do not chain: it holds W1 (4, 2), b1 (5, 1)"),
+    (
+        ["predict", "one-class.npz", "--data", "d.csv"],
+        "one-class.npz: not a parameter file written by --save: it holds a network 2 -> 4 relu -> 1 softmax, "
+        "with 1 class where --save writes at least 2",
+    ),
+    (
+        ["predict", "three-of-64.npz", "--data", "digits"],
+        "three-of-64.npz holds a network 64 -> 4 relu -> 3 softmax, of 3 classes; the digits have 10",
+    ),
+]
+
+
+@pytest.mark.parametrize(("args", "message"), REFUSED, ids=[" ".join(a) for a, _ in REFUSED])
+def test_sizes_beyond_memory_are_one_line_naming_the_size_and_the_memory_before_any_work(
+    bad_files, args, message
+):
+    assert_refused(bad_files, args, message)
+
+
+@pytest.mark.parametrize(("args", "message"), NOT_SAVED, ids=[" ".join(a) for a, _ in NOT_SAVED])
+def test_a_parameter_file_save_could_not_have_written_is_refused_describing_its_network(
+    bad_files, args, message
+):
+    assert_refused(bad_files, args, message)
+
+
+def assert_refused(bad_files, args, message):
+    before = sorted(p.name for p in bad_files.iterdir())
+    if args[0] != "predict":
+        args = [*args, "--epochs", "1", "--save", "out.npz"]  # were the input not refused, the run is short
+    result = run(*args, cwd=bad_files)
+    line = one_error_line(result)
+    assert message in line
+    assert "would take" not in message or "of memory; this machine has" in line
+    assert result.stdout == ""
+    assert sorted(p.name for p in bad_files.iterdir()) == before
+
+
+def test_file_names_that_are_not_utf8_are_printed_as_their_bytes(tmp_path):
+    env = {**os.environ, "PYTHONPATH": str(ROOT), "PYTHONIOENCODING": "utf-8:strict"}  # a UTF-8 terminal
+    three_classes(tmp_path / os.fsdecode(b"caf\xe9.csv"))
+    train = [b"--data", b"caf\xe9.csv", b"--epochs", b"1", b"--save", b"m\xff.npz", b"--plot", b"p\xff.png"]
+    command = [sys.executable.encode(), b"-m", b"nets.digits"]
+    result = subprocess.run([*command, *train], cwd=tmp_path, env=env, capture_output=True, timeout=120)
+    assert result.returncode == 0 and result.stderr == b"", result.stderr.decode(errors="replace")
+    assert b"data      caf\\xe9.csv: 60 examples" in result.stdout
+    assert b"parameters saved to m\\xff.npz" in result.stdout
+    assert b"plot written to p\\xff.png" in result.stdout
+    predict = [b"predict", b"m\xff.npz", b"--data", b"caf\xe9.csv", b"--out", b"o\xff.csv"]
+    predicted = subprocess.run([*command, *predict], cwd=tmp_path, env=env, capture_output=True, timeout=120)
+    assert predicted.returncode == 0, predicted.stderr.decode(errors="replace")
+    assert b"parameters  m\\xff.npz: 2 -> 64 relu -> 3 softmax" in predicted.stdout
+    assert b"predictions written to o\\xff.csv" in predicted.stdout
+    for args, message in (
+        ([b"--data", b"n\xf6.csv"], b"error: n\\xf6.csv: no such file\n"),
+        ([b"--data", b"n\xf6"], b"error: unknown data set 'n\\xf6': give digits or a path to a .csv file\n"),
+        ([b"predict", b"n\xf6.npz", b"--data", b"digits"], b"error: n\\xf6.npz: no such file\n"),
+    ):
+        refused = subprocess.run([*command, *args], cwd=tmp_path, env=env, capture_output=True, timeout=120)
+        assert refused.returncode == 2 and refused.stdout == b""
+        assert refused.stderr == message

@@ -4,7 +4,9 @@
     python -m nets.digits predict model.npz --data digits|PATH.csv [--out predictions.csv]
 
 Bad input ends the run with a one-line message on stderr and exit status 2, before anything is trained or
-written; so does a missing scikit-learn, where the digits are needed. Files are written whole or not at all.
+written; so does a missing scikit-learn, where the digits are needed. Files are written whole or not at all,
+and the outputs of a run all or none (`minigrad.files.all_or_none`): prepared, then moved into place together
+at the end. No output may be the same file as an input or as another output (`check_distinct`).
 """
 
 from __future__ import annotations
@@ -20,12 +22,14 @@ from typing import Any
 
 import numpy as np
 
-from minigrad.files import atomic_write
+from minigrad.files import all_or_none, atomic_write
 from nets import datasets, metrics
 from nets import digits as dg
+from nets.checks import check_memory, network_bytes
 from nets.commandline import (
     Parser,
     UsageError,
+    check_distinct,
     check_output,
     fraction,
     positive_float,
@@ -189,7 +193,7 @@ def load_examples(data: str) -> tuple[np.ndarray, np.ndarray]:
         except ImportError as e:
             raise UsageError(str(e)) from None
     if not data.lower().endswith(".csv") and not Path(data).exists():
-        raise DataError(f"unknown data set {data!r}: give {DIGITS} or a path to a .csv file")
+        raise DataError(f"unknown data set '{data}': give {DIGITS} or a path to a .csv file")
     return datasets.load_classes_csv(data)
 
 
@@ -218,6 +222,12 @@ def load_data(args: argparse.Namespace) -> Data:
     return Data(train, held_out, *datasets.standardisation(train[0]), classes, labels.size)
 
 
+def _network(sizes: Sequence[int], activation: str) -> str:
+    """`64 -> 32 relu -> 10 softmax`: the network of these layer sizes."""
+    hidden = [f"{n} {activation}" for n in sizes[1:-1]]
+    return " -> ".join([str(sizes[0]), *hidden, f"{sizes[-1]} softmax"])
+
+
 # ----- parameter files ----------------------------------------------------------------------------------
 
 
@@ -229,24 +239,51 @@ def save_parameters(path: Path, parameters: dict[str, np.ndarray], data: Data, a
 
 
 def load_parameters(path: Path) -> tuple[dict[str, np.ndarray], np.ndarray, np.ndarray, str]:
-    """`(parameters, mean, std, hidden_activation)` from a file written by `save_parameters`."""
+    """`(parameters, mean, std, hidden_activation)` from a file written by `save_parameters`.
+
+    A file `--save` could not have written is refused as a damaged one is, its message describing the
+    network the file holds: layers that do not chain, no feature, a layer of no unit, fewer than two
+    classes, a standard deviation of 0 or below."""
     arrays, texts = load_arrays(path, ("mean", "std"), ("hidden_activation", "layers"))
-    not_ours = f"{path}: not a parameter file written by {PROG} --save"
+    not_saved = f"{path}: not a parameter file written by --save"
     activation, layers = texts["hidden_activation"], texts["layers"]
     if activation not in dg.HIDDEN_ACTIVATIONS or not layers.isdigit() or int(layers) < 1:
-        raise ParameterFileError(f"{not_ours} (hidden_activation {activation!r}, layers {layers!r})")
+        raise ParameterFileError(f"{not_saved} (hidden_activation {activation!r}, layers {layers!r})")
     names = [f"{kind}{c}" for c in range(1, int(layers) + 1) for kind in "Wb"]
     parameters, _ = load_arrays(path, names)
-    n_in = arrays["mean"].shape[0]
+    mean, std = arrays["mean"], arrays["std"]
+    sizes = [parameters["W1"].shape[1]]
     for c in range(1, int(layers) + 1):
         W, b = parameters[f"W{c}"], parameters[f"b{c}"]
-        if W.shape[1] != n_in or b.shape != (W.shape[0], 1) or arrays["std"].shape != arrays["mean"].shape:
-            raise ParameterFileError(
-                f"{path}: the shapes do not fit together: W{c} is {W.shape} and b{c} {b.shape} after "
-                f"{n_in} inputs"
-            )
-        n_in = W.shape[0]
-    return parameters, arrays["mean"], arrays["std"], activation
+        if W.shape[1] != sizes[-1] or b.shape != (W.shape[0], 1):
+            sizes = []
+            break
+        sizes.append(W.shape[0])
+    if not sizes or mean.shape != (sizes[0], 1) or std.shape != mean.shape:
+        held = ", ".join(f"{name} {shape}" for name, shape in _shapes(parameters, mean, std))
+        raise ParameterFileError(f"{not_saved}: its layers do not chain: it holds {held}")
+    holds = f"{not_saved}: it holds a network {_network(sizes, activation)}"
+    if sizes[0] == 0:
+        raise ParameterFileError(f"{holds}, with no feature")
+    if 0 in sizes[1:-1]:
+        raise ParameterFileError(f"{holds}, with no unit in hidden layer {sizes[1:-1].index(0) + 1}")
+    if sizes[-1] < 2:
+        K = sizes[-1]
+        raise ParameterFileError(f"{holds}, with {K} class{'es' * (K != 1)} where --save writes at least 2")
+    if np.any(std <= 0):
+        feature = int(np.argmax(std[:, 0] <= 0))
+        raise ParameterFileError(
+            f"{holds}, but a standard deviation of {std[feature, 0]:g} for feature {feature + 1}; "
+            "--save writes positive ones"
+        )
+    return parameters, mean, std, activation
+
+
+def _shapes(parameters: dict[str, np.ndarray], mean: np.ndarray, std: np.ndarray) -> list[tuple[str, tuple]]:
+    """Every array's name and shape, layer by layer: what a file holds, where it is not a network."""
+    layers = len(parameters) // 2
+    named = [(f"{kind}{c}", parameters[f"{kind}{c}"]) for c in range(1, layers + 1) for kind in "Wb"]
+    return [(name, value.shape) for name, value in [*named, ("mean", mean), ("std", std)]]
 
 
 # ----- the report -----------------------------------------------------------------------------------------
@@ -390,10 +427,43 @@ def _print_result(data: Data, history: History, seconds: float, args: argparse.N
     )
 
 
-def run_train(args: argparse.Namespace) -> int:
-    # Everything that can be wrong with the input is found before the first epoch.
+def _data_path(data: str) -> Path | None:
+    """The file `--data` names, None for the digits (nothing on disk to protect)."""
+    return None if data == DIGITS else Path(data)
+
+
+def _check_outputs(args: argparse.Namespace) -> None:
+    """Every output path, before any work: its folder and name, and none the same file as the data or as
+    the other output."""
     check_output("--save", args.save, (".npz",))
     check_output("--plot", args.plot, PLOT_SUFFIXES)
+    check_distinct({"--save": args.save, "--plot": args.plot}, {"--data": _data_path(args.data)})
+
+
+def _write_outputs(
+    args: argparse.Namespace,
+    parameters: dict[str, np.ndarray],
+    data: Data,
+    history: History,
+    picture: tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, str],
+) -> list[str]:
+    """Every output of a training run, all or none; what to say once all are in place."""
+    said = []
+    with all_or_none():
+        if args.save is not None:
+            save_parameters(args.save, parameters, data, args.activation)
+            said.append(f"parameters saved to {args.save}")
+        if args.plot is not None:
+            from nets.digits.plots import write_plot
+
+            write_plot(args.plot, history, *picture)
+            said.append(f"plot written to {args.plot}")
+    return said
+
+
+def run_train(args: argparse.Namespace) -> int:
+    # Everything that can be wrong with the input is found before the first epoch.
+    _check_outputs(args)
     if args.plot is not None:
         pyplot()
     if args.momentum is not None and args.optimiser != "sgd":
@@ -402,6 +472,9 @@ def run_train(args: argparse.Namespace) -> int:
 
     data = load_data(args)
     sizes = [data.train[0].shape[0], *args.hidden, data.classes]
+    hidden = ",".join(map(str, args.hidden))
+    what = f"--hidden {hidden}: a network {_network(sizes, args.activation)} on {data.total} examples"
+    check_memory(what, network_bytes(sizes, data.total), UsageError)  # before the parameters are drawn
     start = dg.initialize_parameters(sizes, args.init, seed=args.seed)
     _print_plan(data, args, say)
     _print_check(start, data, args, say)
@@ -415,14 +488,9 @@ def run_train(args: argparse.Namespace) -> int:
     probabilities = dg.probabilities(parameters, X, args.activation)
     matrix = metrics.confusion_matrix(labels, probabilities.argmax(axis=0), data.classes)
     _print_confusion(matrix, which, say)
-    if args.save is not None:
-        save_parameters(args.save, parameters, data, args.activation)
-        say(f"parameters saved to {args.save}")
-    if args.plot is not None:
-        from nets.digits.plots import write_plot
-
-        write_plot(args.plot, history, matrix, split[0], labels, probabilities, which)
-        say(f"plot written to {args.plot}")
+    picture = (matrix, split[0], labels, probabilities, which)
+    for line in _write_outputs(args, parameters, data, history, picture):
+        say(line)
     return 0
 
 
@@ -434,25 +502,36 @@ def write_predictions(path: Path, predicted: np.ndarray, probability: np.ndarray
 
 def run_predict(args: argparse.Namespace) -> int:
     check_output("--out", args.out, (".csv",))
+    inputs = {"the parameter file": args.parameters, "--data": _data_path(args.data)}
+    check_distinct({"--out": args.out}, inputs)
     parameters, mean, std, activation = load_parameters(args.parameters)
     n_x, K = mean.shape[0], dg.classes(parameters)
+    sizes = [n_x, *(parameters[f"W{c}"].shape[0] for c in range(1, len(parameters) // 2 + 1))]
+    network = _network(sizes, activation)
     if args.data == DIGITS:
         X, labels = load_examples(DIGITS)
         if X.shape[0] != n_x:
             raise ParameterFileError(f"{args.parameters} was trained on {n_x} features; the digits have 64")
+        have = int(labels.max()) + 1
+        if have != K:
+            raise ParameterFileError(
+                f"{args.parameters} holds a network {network}, of {K} classes; the digits have {have}"
+            )
     else:
         read_labels = lambda column, lines, path: datasets.class_labels_from(column, lines, path, K)  # noqa: E731
         X, labels = datasets.features_maybe_labels(Path(args.data), n_x, args.parameters, read_labels)
+    what = f"{args.parameters}: a network {network} on the {X.shape[1]} examples of {args.data}"
+    check_memory(what, network_bytes(sizes, X.shape[1]), ParameterFileError)
     probabilities = dg.probabilities(parameters, datasets.standardise(X, mean, std), activation)
     predicted = probabilities.argmax(axis=0)
 
-    hidden = " -> ".join(str(parameters[f"W{c}"].shape[0]) for c in range(1, len(parameters) // 2))
-    print(f"parameters  {args.parameters}: {n_x} -> {hidden} {activation} -> {K} softmax")
+    print(f"parameters  {args.parameters}: {network}")
     print(f"data        {args.data}: {X.shape[1]} examples, {'with' if labels is not None else 'no'} labels")
     if labels is not None:
         right = int(np.sum(predicted == labels))
         print(f"accuracy    {_percent(right / labels.size)} ({right} of {labels.size})")
     if args.out is not None:
-        write_predictions(args.out, predicted, probabilities.max(axis=0))
+        with all_or_none():  # one output today; a second one would join it here
+            write_predictions(args.out, predicted, probabilities.max(axis=0))
         print(f"predictions written to {args.out}")
     return 0

@@ -28,7 +28,7 @@ from minigrad.graph import FORMATS as GRAPH_SUFFIXES
 from minigrad.graph import INSTALL_HINT, dot_fallback
 from nets import datasets, metrics
 from nets import twolayer as tl
-from nets.checks import check_memory
+from nets.checks import check_memory, network_bytes
 from nets.commandline import (
     Parser,
     UsageError,
@@ -471,12 +471,9 @@ def _check_outputs(args: argparse.Namespace) -> None:
         )
 
 
-COPIES_PER_UNIT = 10  # arrays of (n_h, m) alive at once: W1 X, Z1, A1, their gradients, the update's
-
-
 def _network_bytes(n_x: int, n_h: int, m: int) -> int:
     """About the most memory a forward and backward pass of `n_x -> n_h -> 1` on `m` examples holds."""
-    return 8 * (4 * n_h * (n_x + 2) + COPIES_PER_UNIT * n_h * (m + n_x))
+    return network_bytes((n_x, n_h, 1), m)
 
 
 def _check_network_fits(data: Data, args: argparse.Namespace) -> None:
