@@ -7,6 +7,7 @@ import numpy as np
 import pytest
 
 import minigrad as mg
+from minigrad.optim import SGD
 from minigrad import Tensor
 
 rng = np.random.default_rng(7)
@@ -254,3 +255,58 @@ def test_reshape_takes_a_shape_as_an_integer_array_and_refuses_fractions():
     assert t.reshape(np.array([3, 2])).shape == (3, 2)
     with pytest.raises(TypeError, match=r"reshape: the new shape must be whole numbers"):
         t.reshape(np.array([3.0, 2.0]))
+
+
+# ----- gradients are never silently stale -----------------------------------------------------
+
+
+def sgd_step(W):
+    SGD([W], learning_rate=0.5).step()
+
+
+def scaled_in_place(W):
+    W.data *= 10
+
+
+def given_a_new_array(W):
+    W.data = np.ones((3, 3))
+
+
+def updated_under_no_grad(W):
+    with mg.no_grad():
+        W -= 1.0
+
+
+@pytest.mark.parametrize("change", [sgd_step, scaled_in_place, given_a_new_array, updated_under_no_grad])
+def test_backward_over_a_graph_built_before_its_data_changed_is_an_error_naming_it(change):
+    W = Tensor(np.array([[1.0, 2.0]]), requires_grad=True, name="W")
+    X = Tensor(np.array([[3.0], [4.0]]), requires_grad=True, name="X")
+    J = (W @ X).sum()
+    J.backward()
+    change(W)
+    with pytest.raises(RuntimeError, match=r"'W' was changed.*matmul.*forward pass again"):
+        J.backward()
+    with pytest.raises(RuntimeError, match=r"'W' was changed"):
+        mg.grad(J, X)
+
+
+def test_a_changed_intermediate_whose_rule_reads_it_is_refused_too():
+    Z = Tensor(np.array([0.5, -1.0]), requires_grad=True)
+    A = Z.sigmoid()
+    A.data = np.zeros(2)  # sigmoid's rule reads its output
+    with pytest.raises(RuntimeError, match="sigmoid"):
+        A.sum().backward()
+
+
+def test_the_labs_loop_that_builds_the_graph_again_each_step_is_unaffected():
+    X, Y = rng.standard_normal((2, 20)), rng.random((1, 20))
+    W1 = Tensor(rng.standard_normal((3, 2)), requires_grad=True, name="W1")
+    optimiser = SGD([W1], learning_rate=0.1)
+    costs = []
+    for _ in range(5):
+        optimiser.zero_grad()
+        J = lab_cost(W1, X, Y)
+        J.backward()
+        optimiser.step()
+        costs.append(J.item())
+    assert costs[-1] < costs[0]
