@@ -7,8 +7,8 @@ import numpy as np
 import pytest
 
 import minigrad as mg
-from minigrad.optim import SGD
 from minigrad import Tensor
+from minigrad.optim import SGD
 
 rng = np.random.default_rng(7)
 
