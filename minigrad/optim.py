@@ -140,7 +140,7 @@ def global_norm(tensors: Iterable[Tensor]) -> float:
 
 
 def clip_grad_norm(tensors: Sequence[Tensor] | Iterable[Tensor], max_norm: float) -> float:
-    """Scale the gradients in place so that their global norm is at most `max_norm`; return the norm before.
+    """Scale the gradients (in place) so that their global norm is at most `max_norm`; return the norm before.
 
     The global norm is `sqrt(sum of every gradient element squared)` over all the tensors together, so
     clipping shortens the whole step and keeps its direction. Tensors without a gradient are skipped.
@@ -157,8 +157,12 @@ def clip_grad_norm(tensors: Sequence[Tensor] | Iterable[Tensor], max_norm: float
     if norm > max_norm:
         scale = max_norm / norm
         for t in tensors:
-            if t.grad is not None:
-                t.grad *= scale
+            if t.grad is None:
+                continue
+            if t.parents:  # an intermediate's .grad may be its neighbour's very array: not in place
+                t.grad = t.grad * scale
+            else:  # a parameter's is its own, scaled in place as PyTorch's clip_grad_norm_ does
+                np.multiply(t.grad, scale, out=t.grad)
     return norm
 
 

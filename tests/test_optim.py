@@ -274,3 +274,15 @@ def test_global_norm_is_the_norm_of_every_gradient_together_and_skips_tensors_wi
     assert global_norm([a, b, c]) == pytest.approx(math.sqrt(4 * 1.5**2 + 4 + 1))
     a.grad = np.full((2, 2), 3e38, dtype=np.float32)  # float32 squares would overflow; float64 does not
     assert math.isfinite(global_norm([a]))
+
+
+def test_clipping_an_intermediates_gradient_leaves_its_neighbours_alone():
+    W1 = Tensor(np.ones((2, 2)), requires_grad=True)
+    b1 = Tensor(np.zeros((2, 1)), requires_grad=True)
+    product = W1 @ np.ones((2, 3))
+    Z1 = product + b1  # add hands dZ1 on unchanged: Z1.grad may be product.grad's very array
+    (Z1 * 10.0).sum().backward()
+    before = product.grad.copy()
+    clip_grad_norm([Z1], max_norm=1.0)
+    np.testing.assert_allclose(np.linalg.norm(Z1.grad), 1.0)
+    np.testing.assert_array_equal(product.grad, before)
