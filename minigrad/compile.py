@@ -272,10 +272,12 @@ def _replay_rules(
             _replay_equation(equation, g, vals[k], vals, grads, owned)
             continue
         pg = rule(g, vals[k], vals[a]) if b < 0 else rule(g, vals[k], vals[a], vals[b])
-        if type(pg) is tuple or type(pg) is list:  # a one-input rule may return `(gradient,)`
-            pg = equation.only_gradient(pg)
         if pg is None:
             continue
+        if type(pg) is not ndarray:  # a one-input rule may return `(gradient,)`
+            pg = equation.only_gradient(pg)
+            if pg is None:
+                continue
         if sure and type(pg) is ndarray:
             mine = False
         else:

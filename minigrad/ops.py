@@ -283,15 +283,16 @@ def _axes(x: np.ndarray, axis: Any, name: str) -> tuple[int, ...] | None:
 
 def _spread(g: Any, x: Any, axis: Any, keepdims: bool) -> Any:
     """A reduction's gradient laid back over its input: every element it reduced gets `g`."""
-    if not keepdims:
-        axes = tuple(range(x.ndim)) if axis is None else _axes(x, axis, "sum")
+    if not keepdims and axis is not None:  # a full reduction's g is 0-d, and broadcasts as it is
+        axes = _axes(x, axis, "sum")
         g = g.reshape([1 if i in axes else n for i, n in enumerate(x.shape)])
     return broadcast_to(g, shape=x.shape)
 
 
 @op
 def sum(x, axis=None, keepdims=False):
-    return _total(x, _axes(x, axis, "sum"), keepdims).astype(x.dtype, copy=False)
+    total = _total(x, None if axis is None else _axes(x, axis, "sum"), keepdims)
+    return total if total.dtype == x.dtype else total.astype(x.dtype)
 
 
 sum.defvjp(lambda g, out, x, axis=None, keepdims=False: _spread(g, x, axis, keepdims))
@@ -299,7 +300,7 @@ sum.defvjp(lambda g, out, x, axis=None, keepdims=False: _spread(g, x, axis, keep
 
 @op
 def mean(x, axis=None, keepdims=False):
-    axes = _axes(x, axis, "mean")
+    axes = None if axis is None else _axes(x, axis, "mean")
     total = _total(x, axes, keepdims)
     count = x.size // builtins.max(total.size, 1) if x.size else 0
     # The mean of nothing is left to np.mean, with its warning.
@@ -315,10 +316,13 @@ def _count(x: Any, out: Any) -> int:
 
 
 def _total(x: np.ndarray, axes: tuple[int, ...] | None, keepdims: bool) -> Any:
-    # np.add.reduce is np.sum without its Python wrapper, which costs more than the sum at small sizes.
-    # float16 overflows at 65504: its sums are accumulated in float32, as np.mean does.
-    wider = np.float32 if x.dtype == np.float16 else None
-    return np.add.reduce(x, axis=axes, keepdims=keepdims, dtype=wider)
+    """The sum, accumulated in float32 for float16 (which overflows at 65504), as np.mean does.
+
+    np.add.reduce is np.sum without its Python wrapper, which costs more than the sum at small sizes.
+    """
+    if x.dtype.char == "e":
+        return np.add.reduce(x, axis=axes, keepdims=keepdims, dtype=np.float32)
+    return np.add.reduce(x, axis=axes, keepdims=keepdims)
 
 
 def _kept(y: Any, x: Any, axis: Any, keepdims: bool) -> Any:

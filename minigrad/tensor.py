@@ -393,9 +393,13 @@ class Tensor:
         return ops.tanh(self)
 
     def sum(self, axis: int | tuple[int, ...] | None = None, keepdims: bool = False) -> Tensor:
+        if axis is None and not keepdims:  # the cost's sum: the call without options is the fast one
+            return ops.sum(self)
         return ops.sum(self, axis=axis, keepdims=keepdims)
 
     def mean(self, axis: int | tuple[int, ...] | None = None, keepdims: bool = False) -> Tensor:
+        if axis is None and not keepdims:
+            return ops.mean(self)
         return ops.mean(self, axis=axis, keepdims=keepdims)
 
     def abs(self) -> Tensor:
@@ -511,14 +515,22 @@ class Op:
     def __call__(self, *args: Any, **options: Any) -> Tensor:
         if len(args) != self.n_inputs and not self.variadic:
             args = self._bind(args, options)
-        inputs = _lift_all(args)
+        # The common case inline: every argument a Tensor already (one or two of them).
+        first_is_tensor = type(args[0]) is Tensor if args else False
+        if first_is_tensor and (len(args) == 1 or (len(args) == 2 and type(args[1]) is Tensor)):
+            inputs = args
+        else:
+            inputs = _lift_all(args)
         if inputs is None:  # no Tensor among the arguments
             if state.rules_on_arrays:  # inside a rule on an ordinary backward pass: arrays in, array out
                 return self.forward(*args, **options)
             inputs = tuple(Tensor(a) for a in args)
         try:
             if options:
-                data = self.forward(*[t._data for t in inputs], **options)
+                if len(inputs) == 1:
+                    data = self.forward(inputs[0]._data, **options)
+                else:
+                    data = self.forward(*[t._data for t in inputs], **options)
             elif len(inputs) == 1:
                 data = self.forward(inputs[0]._data)
             elif len(inputs) == 2:
@@ -538,7 +550,19 @@ class Op:
                             f"{self.name} has no rule for the backward pass: register one with "
                             f"@{self.name}.defvjp (or call it under no_grad())"
                         )
-                    return _node(data, True, inputs, self, options or None)
+                    out = Tensor.__new__(Tensor)
+                    out._data = data
+                    out.requires_grad = True
+                    out._name = None
+                    out._grad = None
+                    out._grad_own = False
+                    out._grad_root = -1
+                    out._parents = inputs
+                    out._fn = self
+                    out._options = options or None
+                    out._seq = next(_creation_order)
+                    out._changed = -1
+                    return out
         elif state.tracing and any(t.requires_grad for t in inputs):
             raise TraceError(
                 f"{self.name} under no_grad() while mg.compile traces the function: its result would be "
@@ -576,8 +600,10 @@ class Op:
             )
         return grads
 
-    def only_gradient(self, grads: Sequence[Any]) -> Any:
-        """The gradient in a one-input rule's tuple, or an error that says how many it held."""
+    def only_gradient(self, grads: Any) -> Any:
+        """A rule's gradient for one input: itself, or the one in a tuple (an error if it held more)."""
+        if type(grads) is not tuple and type(grads) is not list:
+            return grads
         if len(grads) != 1:
             raise ValueError(
                 f"{self.name}'s rule returned {len(grads)} gradients for 1 input; "
@@ -733,7 +759,7 @@ def _seed(root: Tensor, grad: Any, what: str) -> np.ndarray:
                 f"{what} is needed for an output of shape {root.shape} ({root.size} elements); "
                 "it may be left out only for a single element"
             )
-        return np.ones_like(root._data)
+        return np.ones(root._data.shape, root._data.dtype)
     seed = as_array(grad._data if isinstance(grad, Tensor) else grad, what)
     if seed.shape != root.shape:
         raise ValueError(f"{what} has shape {seed.shape} but the output has shape {root.shape}")
@@ -777,6 +803,7 @@ def _run_rules(
     pending: dict[int, tuple[Any, bool]] = {id(root): (seed, True)}  # gradient, owned by the pass
     found: dict[int, tuple[Any, bool]] = {}
     stale: list[Tensor] = []
+    root_seq = root._seq
     for node in order:
         entry = pending.pop(id(node), None)
         if entry is None:  # no rule gave this tensor a gradient
@@ -786,8 +813,8 @@ def _run_rules(
         if targets is None:
             if node._grad is None and fn is not None:  # an intermediate, reached for the first time
                 node._grad = g
-                node._grad_root = root._seq
-            elif _store(node, entry, root):
+                node._grad_root = root_seq
+            elif _store(node, entry, root_seq):
                 stale.append(node)
         elif id(node) in targets:
             found[id(node)] = entry
@@ -800,9 +827,9 @@ def _run_rules(
             out, inputs = node._data, (parents[0]._data,)
         else:
             out, inputs = node._data, [p._data for p in parents]
-        options = node._options or _NO_OPTIONS
+        options = node._options
         rules = fn.rules
-        grads = fn.vjp(g, out, inputs, options) if rules is None else None
+        grads = fn.vjp(g, out, inputs, options or _NO_OPTIONS) if rules is None else None
         for i, parent in enumerate(parents):
             if not parent.requires_grad or (needed is not None and id(parent) not in needed):
                 continue
@@ -814,15 +841,16 @@ def _run_rules(
                 pg = rules[i](g, out, inputs[0], inputs[1])
             else:
                 pg = rules[i](g, out, *inputs)
-            if type(pg) is tuple or type(pg) is list:  # a one-input rule may return `(gradient,)`
-                pg = fn.only_gradient(pg)
             if pg is None:
                 continue
             if create_graph:
-                pg, owned = _shaped_tensor(pg, parent, fn.name)
+                pg, owned = _shaped_tensor(fn.only_gradient(pg), parent, fn.name)
             elif type(pg) is np.ndarray and pg.shape == parent._data.shape and pg.dtype == parent._data.dtype:
                 owned = False  # the common case, without a call
             else:
+                pg = fn.only_gradient(pg)  # a one-input rule may return `(gradient,)`
+                if pg is None:
+                    continue
                 pg, owned = fit_gradient(pg, parent._data, fn.name)
             key = id(parent)
             if key in pending:
@@ -836,7 +864,7 @@ def _run_rules(
     return found
 
 
-def _store(node: Tensor, entry: tuple[np.ndarray, bool], root: Tensor) -> bool:
+def _store(node: Tensor, entry: tuple[np.ndarray, bool], root_seq: int) -> bool:
     """Add this pass's gradient to `node.grad`. A leaf's `.grad` is always an array of its own.
 
     Returns whether `node` is an intermediate that an earlier pass from another output reached too.
@@ -848,12 +876,12 @@ def _store(node: Tensor, entry: tuple[np.ndarray, bool], root: Tensor) -> bool:
             g, owned = g.copy(), True
         node._grad, node._grad_own = g, owned and node._fn is None
     else:
-        stale = node._fn is not None and node._grad_root != root._seq
+        stale = node._fn is not None and node._grad_root != root_seq
         if node._grad_own and node._grad.flags.writeable:
             node._grad += g
         else:
             node._grad, node._grad_own = _added(node._grad, g), True
-    node._grad_root = root._seq
+    node._grad_root = root_seq
     return stale
 
 
@@ -972,6 +1000,9 @@ def _watch_growth(stale: list[Tensor]) -> None:
     each step's graph holds every earlier step, and each pass is slower than the last. Several losses
     from one graph, or the same graph back-propagated again, do not make the number grow.
     """
+    if not stale:  # the usual pass: nothing grows
+        _stale_counts.clear()
+        return
     _stale_counts.append(len(stale))
     del _stale_counts[:-4]
     if len(_stale_counts) == 4 and _stale_counts[0] < _stale_counts[1] < _stale_counts[2] < _stale_counts[3]:
