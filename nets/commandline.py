@@ -34,6 +34,9 @@ PLOT_NEEDS = '--plot needs matplotlib, which is not installed: pip install "mini
 _NEGATIVE_NUMBER = re.compile(r"^-(\d+\.?\d*|\.\d+)(e[-+]?\d+)?$|^-(inf|infinity|nan)$", re.IGNORECASE)
 
 
+_ESCAPED_BYTE = re.compile(r"\\udc([89a-f][0-9a-f])")
+
+
 class UsageError(Exception):
     """Bad input on the command line: reported in one line, exit status 2."""
 
@@ -50,6 +53,9 @@ class Parser(argparse.ArgumentParser):
         self._negative_number_matcher = _NEGATIVE_NUMBER
 
     def error(self, message: str) -> None:  # type: ignore[override]
+        # argparse quotes a bad value with repr(): a byte that a file name did not decode as UTF-8 then
+        # reads `\udce9`; it is shown as its byte, `\xe9`, as everywhere else.
+        message = _ESCAPED_BYTE.sub(r"\\x\1", message)
         raise UsageError(f"{message} (see {self.prog} --help)")
 
 

@@ -242,3 +242,12 @@ def test_the_readme_shows_what_the_default_run_prints(capsys):
     # the same words and the same numbers, to the last digit shown, give or take another machine's rounding
     for a, b in zip(_tokens(shown), _tokens(printed)):
         assert a == pytest.approx(b, rel=0.02) if isinstance(a, float) else a == b, (a, b)
+
+
+def test_a_value_argparse_refuses_names_a_non_utf8_byte_as_the_byte(tmp_path):
+    env = {**os.environ, "PYTHONPATH": str(ROOT), "PYTHONIOENCODING": "utf-8:strict"}
+    command = [sys.executable.encode(), b"-m", b"nets.gradients", b"--data", b"caf\xe9"]
+    result = subprocess.run(command, cwd=tmp_path, env=env, capture_output=True, timeout=60)
+    assert result.returncode == 2
+    assert b"invalid choice: 'caf\\xe9'" in result.stderr, result.stderr
+    assert b"udc" not in result.stderr
