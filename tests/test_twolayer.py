@@ -9,6 +9,7 @@ import pytest
 from hypothesis import assume, given
 from hypothesis import strategies as st
 
+import minigrad as mg
 from minigrad import Tensor
 from nets import datasets
 from nets import twolayer as tl
@@ -211,6 +212,20 @@ def test_saturated_outputs_give_a_finite_cost_and_gradient_and_from_logits_the_e
     assert J.item() == pytest.approx(exact / 5, rel=1e-15)
     J.backward()
     np.testing.assert_allclose(5 * Z2.grad, A2.data - Y, atol=1e-15)
+
+
+def test_the_cost_from_logits_compiled_follows_each_new_Z():
+    # Its softplus is an operation on Z: a mask read off Z.data would be a constant of the trace, and the
+    # replay would keep the signs of the first Z.
+    step = mg.compile(tl.compute_cost_from_logits)
+    Y = np.array([[0.0, 1.0, 1.0, 0.0]])
+    for values in ([3.0, -2.0, 0.0, 40.0], [-3.0, 2.0, -800.0, 0.0], [0.5, 0.5, -0.5, -0.5]):
+        Z = Tensor(np.array([values]), requires_grad=True)
+        J, (dZ,) = step(Z, Y)
+        eager = tl.compute_cost_from_logits(Z, Y)
+        eager.backward()
+        assert np.array_equal(J, eager.data) and np.array_equal(dZ, Z.grad)
+    assert step.traces == 1
 
 
 def test_probabilities_of_exactly_0_and_1_give_a_finite_cost():
