@@ -446,6 +446,34 @@ def test_a_sigmoid_run_whose_cost_grows_without_bound_stops_too():
         tl.train(X, Y, 10, learning_rate=1e4, iterations=1000, seed=0)
 
 
+@pytest.mark.parametrize("act", tl.ACTIVATIONS)
+@pytest.mark.parametrize("seed", [0, 1])
+def test_compiled_training_gives_the_eager_parameters_and_costs_to_the_bit(act, seed):
+    X, Y = datasets.moons(seed=seed)
+    (p, costs), (p_eager, costs_eager) = (
+        tl.train(X, Y, 10, hidden_activation=act, learning_rate=1.0, iterations=200, seed=seed, compiled=c)
+        for c in (True, False)
+    )
+    for name in tl.PARAMETER_NAMES:
+        assert np.array_equal(p[name], p_eager[name]), name
+    assert np.array_equal(costs, costs_eager)
+
+
+def test_compiled_training_traces_its_step_once_and_diverges_where_the_eager_one_does(monkeypatch):
+    made, compile_ = [], mg.compile
+    monkeypatch.setattr(mg, "compile", lambda loss: made.append(compile_(loss)) or made[-1])
+    tl.train(XOR_X, XOR_Y, 3, iterations=50, seed=0)
+    assert [step.traces for step in made] == [1]
+    X, Y = datasets.moons(seed=0)
+    stopped = []
+    for compiled in (True, False):
+        with pytest.raises(tl.TrainingDivergedError) as info:
+            tl.train(X, Y, 10, hidden_activation="relu", learning_rate=1e4, iterations=500, seed=0,
+                     compiled=compiled)  # fmt: skip
+        stopped.append((info.value.iteration, info.value.cost, info.value.start))
+    assert stopped[0] == stopped[1]
+
+
 def default_run(seed):
     X, Y = datasets.load(DEFAULTS["data"], seed=seed)
     (X_train, Y_train), (X_test, Y_test) = datasets.split(X, Y, DEFAULTS["test_fraction"], seed=seed)
