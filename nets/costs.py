@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import numpy as np
 
+import minigrad as mg
 from minigrad import Tensor
 from nets.checks import binary_labels
 from nets.tensors import ArrayOrTensor, as_tensor, named
@@ -73,8 +74,10 @@ def compute_cost_from_logits(Z: Tensor, Y: ArrayOrTensor) -> Tensor:
 
     With `softplus(z) = log(1 + e^z)`,
     `-[y log sigmoid(z) + (1 - y) log(1 - sigmoid(z))] = softplus(z) - y z`, and
-    `softplus(z) = max(z, 0) + log(1 + e^(-|z|))` never overflows. The masks that pick `max(z, 0)` and `|z|`
-    are constants, so the backward pass is exact everywhere, `z = 0` included.
+    `softplus(z) = max(z, 0) + log(1 + e^(-|z|))` never overflows. `logistic_loss` computes it, minus `y z`,
+    as one operation on Z, so that `mg.compile` replays it on each new Z: masks read off `Z.data` would be
+    constants of the trace, the signs of the Z it was traced with. The masks are constants of the rule,
+    so the backward pass is exact everywhere, `z = 0` included.
 
     Why it matters: `sigmoid(z)` rounds to exactly 1.0 once `z > 37`, and an exploding network's output is
     far beyond that. There the formula as written (`compute_cost`) can only clamp its logs, and the
@@ -82,10 +85,35 @@ def compute_cost_from_logits(Z: Tensor, Y: ArrayOrTensor) -> Tensor:
     gradient would not show, and a diverging run would look like one that merely stopped learning.
     """
     Y, m = _labels(Y, Z, "compute_cost_from_logits", "Z")
-    positive = (Z.data >= 0).astype(Z.dtype)
+    return logistic_loss(Z, Y).sum() / m
+
+
+@mg.op(name="logistic_loss")
+def logistic_loss(z, y):
+    """`softplus(z) - y z`, each example's `-[y log sigmoid(z) + (1 - y) log(1 - sigmoid(z))]`."""
+    positive = (z >= 0).astype(z.dtype)
     sign = 2 * positive - 1
-    softplus = Z * positive + (1 + (-(Z * sign)).exp()).log()
-    return (softplus - Y * Z).sum() / m
+    return (z * positive + np.log(1 + np.exp(-(z * sign)))) - y * z
+
+
+def _logistic_loss_dz(g, out, z, y):
+    """`g (sigmoid(z) - y)`, as the chain rule through `z positive + log(1 + e^(-z sign)) - y z` gives it.
+
+    Its three terms are summed in the order the backward pass summed them when the cost was built from
+    those operations, so that gradients, and the runs that follow them, are the same to the last bit.
+    """
+    positive = (_values(z) >= 0).astype(_values(z).dtype)
+    sign = 2 * positive - 1
+    e = mg.exp(-(z * sign))
+    return (-((g / (1 + e)) * e) * sign + -g * y) + g * positive
+
+
+logistic_loss.defvjp(_logistic_loss_dz, lambda g, out, z, y: -g * z)
+
+
+def _values(x: ArrayOrTensor) -> np.ndarray:
+    """An array, or a Tensor's values: the rule's masks, constants under `create_graph` too."""
+    return x.data if isinstance(x, Tensor) else np.asarray(x)
 
 
 def compute_multiclass_cost(Z: Tensor, Y: ArrayOrTensor) -> Tensor:

@@ -5,6 +5,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+import minigrad as mg
 from minigrad import Tensor
 from nets import datasets, metrics
 from nets import digits as dg
@@ -96,6 +97,45 @@ def test_training_lowers_the_cost_and_the_same_seed_gives_the_same_parameters(op
     again, _, _, _ = train_on_three_clouds(optimiser)
     for name in trained:
         np.testing.assert_array_equal(trained[name], again[name])
+
+
+def train_on_a_few_digits(optimiser, activation, compiled):
+    """`(trained, parameters after each epoch)`: 3 epochs on 200 digits, batches of 32 (the last of 8)."""
+    pytest.importorskip("sklearn")
+    X, labels = dg.load_digits()
+    X, labels = datasets.standardise(X[:, :200], *datasets.standardisation(X[:, :200])), labels[:200]
+    seen = []
+    trained = dg.train(
+        X,
+        labels,
+        dg.initialize_parameters([64, 16, 10], seed=0),
+        hidden_activation=activation,
+        optimiser=optimiser,
+        epochs=3,
+        seed=1,
+        callback=lambda epoch, p: seen.append(p),
+        compiled=compiled,
+    )
+    return trained, seen
+
+
+@pytest.mark.parametrize("activation", ["relu", "tanh"])
+@pytest.mark.parametrize("optimiser", dg.OPTIMISERS)
+def test_compiled_training_gives_the_eager_parameters_to_the_bit(optimiser, activation):
+    (trained, seen), (eager, seen_eager) = (
+        train_on_a_few_digits(optimiser, activation, compiled) for compiled in (True, False)
+    )
+    assert len(seen) == len(seen_eager) == 4
+    for after, after_eager in zip([*seen, trained], [*seen_eager, eager]):
+        for name in after:
+            assert np.array_equal(after[name], after_eager[name]), name
+
+
+def test_compiled_training_traces_once_per_batch_size(monkeypatch):
+    made, compile_ = [], mg.compile
+    monkeypatch.setattr(mg, "compile", lambda loss: made.append(compile_(loss)) or made[-1])
+    train_on_a_few_digits("adam", "relu", compiled=True)
+    assert [step.traces for step in made] == [2]  # batches of 32, and the last one of 200 - 6 * 32 = 8
 
 
 def test_the_step_is_a_function_of_parameters_X_and_Y_to_the_cost():

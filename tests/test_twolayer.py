@@ -9,6 +9,7 @@ import pytest
 from hypothesis import assume, given
 from hypothesis import strategies as st
 
+import minigrad as mg
 from minigrad import Tensor
 from nets import datasets
 from nets import twolayer as tl
@@ -211,6 +212,20 @@ def test_saturated_outputs_give_a_finite_cost_and_gradient_and_from_logits_the_e
     assert J.item() == pytest.approx(exact / 5, rel=1e-15)
     J.backward()
     np.testing.assert_allclose(5 * Z2.grad, A2.data - Y, atol=1e-15)
+
+
+def test_the_cost_from_logits_compiled_follows_each_new_Z():
+    # Its softplus is an operation on Z: a mask read off Z.data would be a constant of the trace, and the
+    # replay would keep the signs of the first Z.
+    step = mg.compile(tl.compute_cost_from_logits)
+    Y = np.array([[0.0, 1.0, 1.0, 0.0]])
+    for values in ([3.0, -2.0, 0.0, 40.0], [-3.0, 2.0, -800.0, 0.0], [0.5, 0.5, -0.5, -0.5]):
+        Z = Tensor(np.array([values]), requires_grad=True)
+        J, (dZ,) = step(Z, Y)
+        eager = tl.compute_cost_from_logits(Z, Y)
+        eager.backward()
+        assert np.array_equal(J, eager.data) and np.array_equal(dZ, Z.grad)
+    assert step.traces == 1
 
 
 def test_probabilities_of_exactly_0_and_1_give_a_finite_cost():
@@ -429,6 +444,34 @@ def test_a_sigmoid_run_whose_cost_grows_without_bound_stops_too():
     X, Y = datasets.moons(seed=0)
     with pytest.raises(tl.TrainingDivergedError, match=r"at iteration \d+ \(from 0\.68\d+ at the start\)"):
         tl.train(X, Y, 10, learning_rate=1e4, iterations=1000, seed=0)
+
+
+@pytest.mark.parametrize("act", tl.ACTIVATIONS)
+@pytest.mark.parametrize("seed", [0, 1])
+def test_compiled_training_gives_the_eager_parameters_and_costs_to_the_bit(act, seed):
+    X, Y = datasets.moons(seed=seed)
+    (p, costs), (p_eager, costs_eager) = (
+        tl.train(X, Y, 10, hidden_activation=act, learning_rate=1.0, iterations=200, seed=seed, compiled=c)
+        for c in (True, False)
+    )
+    for name in tl.PARAMETER_NAMES:
+        assert np.array_equal(p[name], p_eager[name]), name
+    assert np.array_equal(costs, costs_eager)
+
+
+def test_compiled_training_traces_its_step_once_and_diverges_where_the_eager_one_does(monkeypatch):
+    made, compile_ = [], mg.compile
+    monkeypatch.setattr(mg, "compile", lambda loss: made.append(compile_(loss)) or made[-1])
+    tl.train(XOR_X, XOR_Y, 3, iterations=50, seed=0)
+    assert [step.traces for step in made] == [1]
+    X, Y = datasets.moons(seed=0)
+    stopped = []
+    for compiled in (True, False):
+        with pytest.raises(tl.TrainingDivergedError) as info:
+            tl.train(X, Y, 10, hidden_activation="relu", learning_rate=1e4, iterations=500, seed=0,
+                     compiled=compiled)  # fmt: skip
+        stopped.append((info.value.iteration, info.value.cost, info.value.start))
+    assert stopped[0] == stopped[1]
 
 
 def default_run(seed):

@@ -22,7 +22,7 @@ import numpy as np
 
 import minigrad as mg
 from minigrad import Tensor
-from minigrad.optim import SGD, Adam, Optimizer
+from minigrad.optim import SGD, Adam, Optimizer, zero_grad
 from nets import deep
 from nets.costs import compute_multiclass_cost
 from nets.initialisation import initialize_layers
@@ -169,6 +169,7 @@ def train(
     epochs: int = 30,
     seed: int | None = None,
     callback: Callable[[int, dict[str, np.ndarray]], None] | None = None,
+    compiled: bool = True,
 ) -> dict[str, np.ndarray]:
     """Mini-batch training from `parameters`; returns the trained ones (new arrays).
 
@@ -176,11 +177,13 @@ def train(
     batch is one `step` (forward pass to J), `J.backward()` and one optimiser step (Adam by default, or
     SGD with `momentum`; `learning_rate` None takes `LEARNING_RATES`). `callback(epoch, parameters)` is
     called before the first epoch (epoch 0) and after each. Raises `TrainingDivergedError` as soon as a
-    batch's cost is NaN, infinite, or far above the first batch's.
+    batch's cost is NaN, infinite, or far above the first batch's. With `compiled` (the default) the
+    step is `mg.compile`'s replay of a traced pass, whose J and gradients are the eager engine's to the
+    last bit; `compiled=False` runs `J.backward()` on Tensors.
     """
     leaves = {name: Tensor(array(W).copy(), requires_grad=True, name=name) for name, W in parameters.items()}
     opt = _optimiser(optimiser, list(leaves.values()), learning_rate, momentum)
-    step = make_step(hidden_activation)  # the one line that mg.compile will change
+    gradients = (_compiled_gradients if compiled else _eager_gradients)(leaves, make_step(hidden_activation))
     Y = one_hot(labels, classes(leaves))
     rng, m = np.random.default_rng(seed), X.shape[1]
     current = lambda: {name: W.data for name, W in leaves.items()}  # noqa: E731
@@ -188,16 +191,50 @@ def train(
         callback(0, current())
     costs: list[float] = []  # every batch's, to tell divergence from the first one
     for epoch in range(1, epochs + 1):
-        _epoch(step, opt, leaves, X, Y, rng.permutation(m), batch_size, costs)
+        _epoch(gradients, opt, X, Y, rng.permutation(m), batch_size, costs)
         if callback is not None:
             callback(epoch, current())
     return current()
 
 
+Gradients = Callable[[np.ndarray, np.ndarray], float]
+
+
+def _eager_gradients(leaves: Mapping[str, Tensor], step: Callable[..., Tensor]) -> Gradients:
+    """`gradients(X, Y) -> J`: a forward pass on the leaves, and `J.backward()` to fill their `.grad`."""
+
+    def gradients(X: np.ndarray, Y: np.ndarray) -> float:
+        zero_grad(leaves.values())
+        J = step(leaves, X, Y)
+        J.backward()
+        return float(J)
+
+    return gradients
+
+
+def _compiled_gradients(leaves: Mapping[str, Tensor], step: Callable[..., Tensor]) -> Gradients:
+    """The same as `_eager_gradients`, by `mg.compile`: each gradient it returns is put in `.grad`, where
+    the optimiser reads it. A last batch smaller than the others is a second signature, traced once too."""
+    names = list(leaves)
+
+    def loss(*args: Tensor) -> Tensor:
+        *parameters, X, Y = args
+        return step(dict(zip(names, parameters)), X, Y)
+
+    replay = mg.compile(loss)
+
+    def gradients(X: np.ndarray, Y: np.ndarray) -> float:
+        J, grads = replay(*leaves.values(), X, Y)
+        for W, g in zip(leaves.values(), grads):
+            W.grad = g
+        return J.item()
+
+    return gradients
+
+
 def _epoch(
-    step: Callable[..., Tensor],
+    gradients: Gradients,
     opt: Optimizer,
-    leaves: Mapping[str, Tensor],
     X: np.ndarray,
     Y: np.ndarray,
     order: np.ndarray,
@@ -207,11 +244,8 @@ def _epoch(
     """One pass over the examples in `order`, a batch at a time: forward to J, backward, one step."""
     for first in range(0, len(order), batch_size):
         batch = order[first : first + batch_size]
-        opt.zero_grad()
-        J = step(leaves, X[:, batch], Y[:, batch])
-        J.backward()
+        costs.append(gradients(X[:, batch], Y[:, batch]))
         opt.step()
-        costs.append(float(J))
         if has_diverged(costs[-1], costs[0]):
             raise TrainingDivergedError(len(costs), costs[-1], opt.learning_rate, costs[0])
 

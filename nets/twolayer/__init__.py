@@ -319,6 +319,7 @@ def train(
     init: str | None = None,
     parameters: Mapping[str, ArrayOrTensor] | None = None,
     callback: Callable[[int, float], None] | None = None,
+    compiled: bool = True,
 ) -> tuple[dict[str, np.ndarray], list[float]]:
     """Gradient descent on J with the gradients of minigrad's backward pass: `(parameters, costs)`.
 
@@ -330,16 +331,18 @@ def train(
     `costs[i]` is J after `i` steps, for `i` from 0 to `iterations`; `callback(i, J)` is called with each.
     Raises `TrainingDivergedError` (naming the iteration) as soon as the cost is nan or infinite or above
     `DIVERGED_ABOVE` times its start, so no exploded parameters ever come back.
+    With `compiled` (the default) each step is `mg.compile`'s replay of one traced pass, whose J and
+    gradients are the eager engine's to the last bit; `compiled=False` runs the eager backward pass.
     """
     _check_activation(hidden_activation)
     whole_number(iterations, "iterations")
     X, Y = array(X), array(Y)
     binary_labels(Y, "train")
     parameters = _starting_parameters(X, Y, n_h, seed, init, parameters)
+    step = (_compiled_step if compiled else _eager_step)(hidden_activation)
     costs: list[float] = []
     for i in range(iterations + 1):
-        J, _, leaves = _autograd_pass(parameters, X, Y, hidden_activation, from_logits=True)
-        cost = J.item()
+        cost, grads = step(parameters, X, Y)
         if has_diverged(cost, costs[0] if costs else cost):
             raise TrainingDivergedError(i, cost, learning_rate, costs[0] if costs else cost)
         costs.append(cost)
@@ -348,10 +351,39 @@ def train(
         if i == iterations:
             break
         with _no_float_warnings():
-            parameters = update_parameters(
-                parameters, {"d" + p: leaves[p].grad for p in PARAMETER_NAMES}, learning_rate
-            )
+            parameters = update_parameters(parameters, grads, learning_rate)
     return dict(parameters), costs
+
+
+Step = Callable[[Mapping[str, ArrayOrTensor], np.ndarray, np.ndarray], tuple[float, dict[str, np.ndarray]]]
+
+
+def _eager_step(hidden_activation: str) -> Step:
+    """`step(parameters, X, Y) -> (J, {"dW1": ..., ...})` by a forward and backward pass on Tensors."""
+
+    def step(parameters: Mapping[str, ArrayOrTensor], X: np.ndarray, Y: np.ndarray) -> tuple:
+        J, _, leaves = _autograd_pass(parameters, X, Y, hidden_activation, from_logits=True)
+        return J.item(), {"d" + p: leaves[p].grad for p in PARAMETER_NAMES}
+
+    return step
+
+
+def _compiled_step(hidden_activation: str) -> Step:
+    """The same step as `_eager_step`, traced by `mg.compile` at its first call and replayed after."""
+
+    def cost(W1: Tensor, b1: Tensor, W2: Tensor, b2: Tensor, X: Tensor, Y: Tensor) -> Tensor:
+        _, cache = forward_propagation(X, {"W1": W1, "b1": b1, "W2": W2, "b2": b2}, hidden_activation)
+        return compute_cost_from_logits(cache["Z2"], Y)
+
+    replay = mg.compile(cost)
+
+    def step(parameters: Mapping[str, ArrayOrTensor], X: np.ndarray, Y: np.ndarray) -> tuple:
+        leaves = [Tensor(_parameter(parameters, p), requires_grad=True, name=p) for p in PARAMETER_NAMES]
+        with _no_float_warnings():
+            J, grads = replay(*leaves, X, Y)
+        return J.item(), {"d" + p: g for p, g in zip(PARAMETER_NAMES, grads)}
+
+    return step
 
 
 def predict(
