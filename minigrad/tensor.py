@@ -110,7 +110,9 @@ class Tensor:
 
     @data.setter
     def data(self, value: Any) -> None:
-        self._data = as_array(value.data if isinstance(value, Tensor) else value)
+        if type(value) is not np.ndarray or value.dtype.kind != "f":  # `W.data -= ...` is the fast case
+            value = as_array(value.data if isinstance(value, Tensor) else value)
+        self._data = value
         self._changed = next(_creation_order)
 
     @property
@@ -825,6 +827,8 @@ def _run_rules(
             out, inputs = node, parents
         elif len(parents) == 1:
             out, inputs = node._data, (parents[0]._data,)
+        elif len(parents) == 2:
+            out, inputs = node._data, (parents[0]._data, parents[1]._data)
         else:
             out, inputs = node._data, [p._data for p in parents]
         options = node._options
@@ -929,7 +933,7 @@ def _shaped_tensor(grad: Any, x: Tensor, name: str) -> tuple[Tensor, bool]:
 
 def _unbroadcast(grad: Any, shape: tuple[int, ...], name: str, add_reduce: Callable[..., Any]) -> Any:
     extra = grad.ndim - len(shape)
-    if extra >= 0 and all(n in (1, m) for n, m in zip(shape, grad.shape[extra:])):
+    if extra >= 0:  # a gradient of the broadcast shape: sum the axes broadcasting added or stretched
         if extra:
             grad = add_reduce(grad, axis=tuple(range(extra)))
         kept = tuple(i for i, n in enumerate(shape) if n == 1 and grad.shape[i] != 1)
