@@ -823,14 +823,7 @@ def _run_rules(
         if fn is None:
             continue
         parents = node._parents
-        if create_graph:
-            out, inputs = node, parents
-        elif len(parents) == 1:
-            out, inputs = node._data, (parents[0]._data,)
-        elif len(parents) == 2:
-            out, inputs = node._data, (parents[0]._data, parents[1]._data)
-        else:
-            out, inputs = node._data, [p._data for p in parents]
+        out, inputs = _rule_arguments(node, parents, create_graph)
         options = node._options
         rules = fn.rules
         grads = fn.vjp(g, out, inputs, options or _NO_OPTIONS) if rules is None else None
@@ -839,33 +832,48 @@ def _run_rules(
                 continue
             if grads is not None:
                 pg = grads[i]
-            elif options:
-                pg = rules[i](g, out, *inputs, **options)
-            elif len(inputs) == 2:
-                pg = rules[i](g, out, inputs[0], inputs[1])
             else:
-                pg = rules[i](g, out, *inputs)
+                pg = rules[i](g, out, *inputs, **options) if options else rules[i](g, out, *inputs)
             if pg is None:
                 continue
-            if create_graph:
-                pg, owned = _shaped_tensor(fn.only_gradient(pg), parent, fn.name)
-            elif type(pg) is np.ndarray and pg.shape == parent._data.shape and pg.dtype == parent._data.dtype:
+            x = parent._data
+            if not create_graph and type(pg) is np.ndarray and pg.shape == x.shape and pg.dtype == x.dtype:
                 owned = False  # the common case, without a call
             else:
-                pg = fn.only_gradient(pg)  # a one-input rule may return `(gradient,)`
+                pg, owned = _fitted(pg, parent, fn, create_graph)
                 if pg is None:
                     continue
-                pg, owned = fit_gradient(pg, parent._data, fn.name)
             key = id(parent)
-            if key in pending:
-                pending[key] = (
-                    (ops.add(pending[key][0], pg), True) if create_graph else add_gradient(pending[key], pg)
-                )
-            else:
+            if key not in pending:
                 pending[key] = (pg, owned)
+            elif create_graph:
+                pending[key] = (ops.add(pending[key][0], pg), True)
+            else:
+                pending[key] = add_gradient(pending[key], pg)
     if targets is None:
         _watch_growth(stale)
     return found
+
+
+def _rule_arguments(node: Tensor, parents: tuple[Tensor, ...], create_graph: bool) -> tuple[Any, Any]:
+    """What a rule is given besides `g`: the output and the inputs, as Tensors or as their arrays."""
+    if create_graph:
+        return node, parents
+    if len(parents) == 1:
+        return node._data, (parents[0]._data,)
+    if len(parents) == 2:
+        return node._data, (parents[0]._data, parents[1]._data)
+    return node._data, tuple(p._data for p in parents)
+
+
+def _fitted(grad: Any, x: Tensor, fn: Op, create_graph: bool) -> tuple[Any, bool]:
+    """A rule's gradient for `x` that is not already an array of x's shape and dtype, made one (or None)."""
+    grad = fn.only_gradient(grad)  # a one-input rule may return `(gradient,)`
+    if grad is None:
+        return None, False
+    if create_graph:
+        return _shaped_tensor(grad, x, fn.name)
+    return fit_gradient(grad, x._data, fn.name)
 
 
 def _store(node: Tensor, entry: tuple[np.ndarray, bool], root_seq: int) -> bool:
