@@ -63,6 +63,19 @@ class Terminated(KeyboardInterrupt):
     """SIGTERM, raised where the command is, so that it stops as Ctrl-C stops it: temporaries removed."""
 
 
+def train_or_predict(
+    argv: Sequence[str] | None,
+    train: Callable[[Sequence[str]], int],
+    predict: Callable[[Sequence[str]], int],
+    bad_input: tuple[type[Exception], ...] = (),
+) -> int:
+    """A command's main: `predict ...` runs `predict` on the rest, anything else `train`, in `run_command`."""
+    argv = list(sys.argv[1:] if argv is None else argv)
+    if argv[:1] == ["predict"]:
+        return run_command(lambda: predict(argv[1:]), bad_input)
+    return run_command(lambda: train(argv), bad_input)
+
+
 def run_command(command: Callable[[], int], bad_input: tuple[type[Exception], ...] = ()) -> int:
     """`command()`'s exit status; `UsageError` and the `bad_input` exceptions become `error: ...` and 2.
 

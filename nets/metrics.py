@@ -13,6 +13,11 @@ import numpy as np
 THRESHOLD = 0.5
 
 
+def percent(share: float) -> str:
+    """A fraction as the reports print it: `0.978` is `97.8%`."""
+    return f"{100 * share:.1f}%"
+
+
 def predictions(probabilities: np.ndarray) -> np.ndarray:
     """0/1 predictions, of the same shape: 1 where the probability of class 1 is above `THRESHOLD`."""
     return (np.asarray(probabilities) > THRESHOLD).astype(np.int64)

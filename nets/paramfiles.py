@@ -28,6 +28,17 @@ class ParameterFileError(ValueError):
     """A parameter file that is not one written by --save, or does not fit the data."""
 
 
+def check_standard_deviations(std: np.ndarray, holds: str) -> None:
+    """A `ParameterFileError` where a feature's standard deviation (an `(n_x, 1)` array) is 0 or below:
+    `--save` writes positive ones, so such a file is damaged. `holds` describes the file and its network."""
+    if np.any(std <= 0):
+        feature = int(np.argmax(std[:, 0] <= 0))
+        raise ParameterFileError(
+            f"{holds}, but a standard deviation of {std[feature, 0]:g} for feature {feature + 1}; "
+            "--save writes positive ones"
+        )
+
+
 def save_arrays(path: Path, arrays: Mapping[str, np.ndarray], texts: Mapping[str, str]) -> None:
     """Plain arrays only (each text as a string array), so that loading needs no pickle."""
     with atomic_write(path) as f:

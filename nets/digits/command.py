@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import argparse
 import contextlib
-import sys
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -35,11 +34,12 @@ from nets.commandline import (
     positive_float,
     positive_int,
     pyplot,
-    run_command,
     seed_number,
+    train_or_predict,
 )
 from nets.datasets import DataError
-from nets.paramfiles import ParameterFileError, load_arrays, save_arrays
+from nets.metrics import percent
+from nets.paramfiles import ParameterFileError, check_standard_deviations, load_arrays, save_arrays
 from nets.progress import Progress
 from nets.training import TrainingDivergedError
 
@@ -172,14 +172,12 @@ def predict_parser() -> argparse.ArgumentParser:
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the main job; returns the exit status (0, 2 for bad input, 1 if an output cannot be written)."""
-    argv = list(sys.argv[1:] if argv is None else argv)
-
-    def command() -> int:
-        if argv[:1] == ["predict"]:
-            return run_predict(predict_parser().parse_args(argv[1:]))
-        return run_train(train_parser().parse_args(argv))
-
-    return run_command(command, bad_input=(DataError, ParameterFileError))
+    return train_or_predict(
+        argv,
+        lambda args: run_train(train_parser().parse_args(args)),
+        lambda args: run_predict(predict_parser().parse_args(args)),
+        bad_input=(DataError, ParameterFileError),
+    )
 
 
 # ----- data -----------------------------------------------------------------------------------------
@@ -270,12 +268,7 @@ def load_parameters(path: Path) -> tuple[dict[str, np.ndarray], np.ndarray, np.n
     if sizes[-1] < 2:
         K = sizes[-1]
         raise ParameterFileError(f"{holds}, with {K} class{'es' * (K != 1)} where --save writes at least 2")
-    if np.any(std <= 0):
-        feature = int(np.argmax(std[:, 0] <= 0))
-        raise ParameterFileError(
-            f"{holds}, but a standard deviation of {std[feature, 0]:g} for feature {feature + 1}; "
-            "--save writes positive ones"
-        )
+    check_standard_deviations(std, holds)
     return parameters, mean, std, activation
 
 
@@ -287,10 +280,6 @@ def _shapes(parameters: dict[str, np.ndarray], mean: np.ndarray, std: np.ndarray
 
 
 # ----- the report -----------------------------------------------------------------------------------------
-
-
-def _percent(share: float) -> str:
-    return f"{100 * share:.1f}%"
 
 
 def _describe(args: argparse.Namespace, data: Data) -> str:
@@ -364,7 +353,7 @@ def _train(data: Data, start: dict, args: argparse.Namespace) -> tuple[dict, His
 
     def line(epoch: int, values: tuple[float, float, float]) -> str:
         cost, right, right_held_out = values
-        accuracies = f"train {_percent(right)}   held-out {_percent(right_held_out)}"
+        accuracies = f"train {percent(right)}   held-out {percent(right_held_out)}"
         return f"  epoch {epoch:>{width}}   cost {cost:.4f}   {accuracies}"
 
     def report(epoch: int, parameters: dict) -> None:
@@ -420,9 +409,9 @@ def _times(n: int) -> str:
 
 
 def _print_result(data: Data, history: History, seconds: float, args: argparse.Namespace) -> None:
-    held_out = _percent(history.held_out[-1]) if data.held_out[1].size else "none (no example held out)"
+    held_out = percent(history.held_out[-1]) if data.held_out[1].size else "none (no example held out)"
     print(
-        f"final cost {history.costs[-1]:.4f}   train accuracy {_percent(history.train[-1])}   "
+        f"final cost {history.costs[-1]:.4f}   train accuracy {percent(history.train[-1])}   "
         f"held-out accuracy {held_out}   ({args.epochs} epochs in {seconds:.1f} s)"
     )
 
@@ -529,7 +518,7 @@ def run_predict(args: argparse.Namespace) -> int:
     print(f"data        {args.data}: {X.shape[1]} examples, {'with' if labels is not None else 'no'} labels")
     if labels is not None:
         right = int(np.sum(predicted == labels))
-        print(f"accuracy    {_percent(right / labels.size)} ({right} of {labels.size})")
+        print(f"accuracy    {percent(right / labels.size)} ({right} of {labels.size})")
     if args.out is not None:
         with all_or_none():  # one output today; a second one would join it here
             write_predictions(args.out, predicted, probabilities.max(axis=0))

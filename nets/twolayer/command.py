@@ -38,12 +38,13 @@ from nets.commandline import (
     positive_float,
     positive_int,
     pyplot,
-    run_command,
     save_figure,
     seed_number,
+    train_or_predict,
 )
 from nets.datasets import DataError
-from nets.paramfiles import ParameterFileError, load_arrays, save_arrays
+from nets.metrics import percent
+from nets.paramfiles import ParameterFileError, check_standard_deviations, load_arrays, save_arrays
 from nets.progress import Progress
 from nets.training import TrainingDivergedError
 
@@ -182,14 +183,12 @@ def predict_parser() -> argparse.ArgumentParser:
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the main job; returns the exit status (0, 2 for bad input, 1 if an output cannot be written)."""
-    argv = list(sys.argv[1:] if argv is None else argv)
-
-    def command() -> int:
-        if argv[:1] == ["predict"]:
-            return run_predict(predict_parser().parse_args(argv[1:]))
-        return run_train(train_parser().parse_args(argv))
-
-    return run_command(command, bad_input=(DataError, ParameterFileError))
+    return train_or_predict(
+        argv,
+        lambda args: run_train(train_parser().parse_args(args)),
+        lambda args: run_predict(predict_parser().parse_args(args)),
+        bad_input=(DataError, ParameterFileError),
+    )
 
 
 # ----- parameter files ----------------------------------------------------------------------------------
@@ -231,13 +230,7 @@ def load_parameters(path: Path) -> tuple[dict[str, np.ndarray], np.ndarray, np.n
                 f"{path}: the shapes do not fit together: W1 is {W1.shape}, so {key} should be {shape}, "
                 f"but it is {arrays[key].shape}"
             )
-    std = arrays["std"][:, 0]
-    if np.any(std <= 0):
-        feature = int(np.argmax(std <= 0))
-        raise ParameterFileError(
-            f"{not_saved}, but a standard deviation of {std[feature]:g} for feature {feature + 1}; "
-            "--save writes positive ones"
-        )
+    check_standard_deviations(arrays["std"], not_saved)
     parameters = {p: arrays[p] for p in tl.PARAMETER_NAMES}
     return parameters, arrays["mean"], arrays["std"], activation
 
@@ -332,10 +325,6 @@ def _formulas(hidden_activation: str) -> dict[str, str]:
     }
 
 
-def _percent(share: float) -> str:
-    return f"{100 * share:.1f}%"
-
-
 def _describe_data(name: str, seed: int) -> str:
     return f"{name} (seed {seed})" if name in datasets.BUILT_IN else name
 
@@ -425,7 +414,7 @@ def _print_result(
     data: Data, parameters: dict, costs: list[float], seconds: float, args: argparse.Namespace
 ) -> None:
     def accuracy(split: tuple[np.ndarray, np.ndarray]) -> str:
-        return _percent(tl.accuracy(parameters, *data.standardised(split), hidden_activation=args.activation))
+        return percent(tl.accuracy(parameters, *data.standardised(split), hidden_activation=args.activation))
 
     held_out = accuracy(data.held_out) if data.held_out[0].shape[1] else "none (--test-fraction 0)"
     print(
@@ -559,7 +548,7 @@ def run_predict(args: argparse.Namespace) -> int:
     print(f"data        {_describe_data(args.data, args.seed)}: {m} examples, {labelled}")
     if Y is not None:
         right = metrics.correct(predictions, Y)
-        print(f"accuracy    {_percent(right / m)} ({right} of {m})")
+        print(f"accuracy    {percent(right / m)} ({right} of {m})")
     else:
         print(f"predicted   1 for {int(predictions.sum())} of {m} examples")
     if args.out is not None:
