@@ -10,6 +10,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from stopping import terminated_while_saving
 
 ROOT = Path(__file__).resolve().parents[1]
 PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
@@ -227,39 +228,13 @@ def test_the_outputs_of_a_run_that_fails_at_the_last_one_are_none_written(tmp_pa
 
 
 def test_a_run_stopped_by_sigterm_while_saving_leaves_no_file_behind(tmp_path):
-    # A save that writes part of the file, says so, then waits: the signal arrives in the middle of it.
     three_classes(tmp_path / "d.csv")
-    code = (
-        "import time\n"
-        "import numpy as np\n"
-        "def slow_savez(f, **arrays):\n"
-        "    f.write(b'part of the archive')\n"
-        "    f.flush()\n"
-        "    print('saving', flush=True)\n"
-        "    while True:\n"
-        "        time.sleep(0.01)\n"
-        "np.savez = slow_savez\n"
-        "from nets.digits.command import main\n"
-        "raise SystemExit(main(['--data', 'd.csv', '--epochs', '1', '--save', 'model.npz', '--quiet']))"
+    status, stderr = terminated_while_saving(
+        "nets.digits.command",
+        ["--data", "d.csv", "--epochs", "1", "--save", "model.npz", "--quiet"],
+        tmp_path,
     )
-    environment = {**os.environ, "PYTHONPATH": str(ROOT)}
-    process = subprocess.Popen(
-        [sys.executable, "-c", code],
-        cwd=tmp_path,
-        env=environment,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
-    try:
-        for line in process.stdout:
-            if line == "saving\n":
-                break
-        process.send_signal(signal.SIGTERM)
-        _, stderr = process.communicate(timeout=60)
-    finally:
-        process.kill()
-    assert process.returncode == 128 + signal.SIGTERM, stderr
+    assert status == 128 + signal.SIGTERM, stderr
     assert "Traceback" not in stderr and stderr.strip() == "terminated"
     assert [p.name for p in tmp_path.iterdir()] == ["d.csv"]
 

@@ -10,6 +10,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from stopping import terminated_while_saving
 
 from nets import datasets
 
@@ -321,38 +322,10 @@ def test_without_graphviz_the_dot_fallback_never_writes_over_a_file_the_user_did
 
 
 def test_a_run_stopped_by_sigterm_while_saving_leaves_no_file_behind(tmp_path):
-    # A save that writes part of the file, says so, then waits: the signal arrives in the middle of it.
-    code = (
-        "import time\n"
-        "import numpy as np\n"
-        "def slow_savez(f, **arrays):\n"
-        "    f.write(b'part of the archive')\n"
-        "    f.flush()\n"
-        "    print('saving', flush=True)\n"
-        "    while True:\n"
-        "        time.sleep(0.01)\n"
-        "np.savez = slow_savez\n"
-        "from nets.twolayer.command import main\n"
-        "raise SystemExit(main(['--iterations', '5', '--quiet', '--save', 'model.npz']))"
+    status, stderr = terminated_while_saving(
+        "nets.twolayer.command", ["--iterations", "5", "--quiet", "--save", "model.npz"], tmp_path
     )
-    environment = {**os.environ, "PYTHONPATH": str(ROOT)}
-    process = subprocess.Popen(
-        [sys.executable, "-c", code],
-        cwd=tmp_path,
-        env=environment,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
-    try:
-        for line in process.stdout:
-            if line == "saving\n":
-                break
-        process.send_signal(signal.SIGTERM)
-        _, stderr = process.communicate(timeout=60)
-    finally:
-        process.kill()
-    assert process.returncode == 128 + signal.SIGTERM, stderr
+    assert status == 128 + signal.SIGTERM, stderr
     assert "Traceback" not in stderr and stderr.strip() == "terminated"
     assert list(tmp_path.iterdir()) == []
 
