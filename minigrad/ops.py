@@ -82,14 +82,13 @@ def neg(x):
 neg.defvjp(lambda g, out, x: -g)
 
 
-@op
+@op(name="pow")
 def _pow(x, *, exponent):
     return x**exponent
 
 
 # d(x^p) = p x^(p-1) dx; for p = 0 the derivative is 0, where x^(p-1) would be 1/0 at x = 0.
 _pow.defvjp(lambda g, out, x, *, exponent: g * exponent * x ** (exponent - 1) if exponent else g * 0)
-_pow.name = "pow"
 
 
 def pow(x: Operand, exponent: float) -> Tensor:
@@ -105,7 +104,7 @@ def pow(x: Operand, exponent: float) -> Tensor:
 # ----- linear algebra --------------------------------------------------------------------------
 
 
-@op
+@op(name="matmul")
 def _matmul(a, b):
     return a @ b
 
@@ -114,7 +113,6 @@ _matmul.defvjp(
     lambda g, out, a, b: g @ b.mT,  # d(A B) = dA B + A dB  ->  dA = g Bᵀ, dB = Aᵀ g
     lambda g, out, a, b: a.mT @ g,
 )
-_matmul.name = "matmul"
 
 
 def matmul(a: Operand, b: Operand) -> Tensor:
@@ -165,7 +163,7 @@ def matrix_transpose(x):
 matrix_transpose.defvjp(lambda g, out, x: matrix_transpose(g))
 
 
-@op
+@op(name="reshape")
 def _reshape(x, *, shape):
     try:
         return x.reshape(shape)
@@ -174,7 +172,6 @@ def _reshape(x, *, shape):
 
 
 _reshape.defvjp(lambda g, out, x, *, shape: g.reshape(x.shape))
-_reshape.name = "reshape"
 
 
 def reshape(x: Operand, *shape: int | tuple[int, ...]) -> Tensor:
@@ -516,7 +513,7 @@ def _getitem(x, *, index):
 _getitem.defvjp(lambda g, out, x, *, index: _scatter_add(g, shape=x.shape, index=index))
 
 
-@op
+@op(name="scatter_add")
 def _scatter_add(g, *, shape, index):
     """Zeros of `shape` with `g` added at `index`: the adjoint of indexing, and indexing is its adjoint."""
     grad = np.zeros(shape, dtype=g.dtype)
@@ -525,7 +522,6 @@ def _scatter_add(g, *, shape, index):
 
 
 _scatter_add.defvjp(lambda gg, out, g, *, shape, index: _getitem(gg, index=index))
-_scatter_add.name = "scatter_add"
 
 
 def getitem(x: Operand, index: Any) -> Tensor:

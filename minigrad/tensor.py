@@ -552,6 +552,7 @@ class Op:
                             f"{self.name} has no rule for the backward pass: register one with "
                             f"@{self.name}.defvjp (or call it under no_grad())"
                         )
+                    # `_node`'s work written out: this is the one line every operation runs through.
                     out = Tensor.__new__(Tensor)
                     out._data = data
                     out.requires_grad = True
