@@ -138,14 +138,18 @@ def assert_grads_match(
 
     values = [np.array(x.data) if isinstance(x, Tensor) else x for x in copies]
     expected = list(analytic(upstream.copy(), *values))
-    if len(expected) != len(inputs):
+    _compare_all(copies, expected, out.shape, atol, rtol)
+
+
+def _compare_all(copies: list[Any], expected: list[Any], out_shape: Shape, atol: float, rtol: float) -> None:
+    if len(expected) != len(copies):
         raise ValueError(
-            f"assert_grads_match: analytic returned {len(expected)} gradients for {len(inputs)} inputs"
+            f"assert_grads_match: analytic returned {len(expected)} gradients for {len(copies)} inputs"
         )
     for i, (x, want) in enumerate(zip(copies, expected)):
         if isinstance(x, Tensor) and x.requires_grad:
             which = f"input {i}" + (f" ({x.name!r})" if x.name else "") + f" of shape {x.shape}"
-            _assert_close(which, x, want, out.shape, atol, rtol)
+            _assert_close(which, x, want, out_shape, atol, rtol)
 
 
 def _tolerances(inputs: list[Any], atol: float | None, rtol: float | None) -> tuple[float, float]:
