@@ -91,3 +91,9 @@ __all__ = [
     "transpose",
     "where",
 ]
+
+# The step after the lab (modules, mini-batches, saving): none of them imports an optional package.
+from minigrad import data, nn, optim
+from minigrad.saving import load, save
+
+__all__ += ["data", "load", "nn", "optim", "save"]
