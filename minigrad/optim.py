@@ -45,7 +45,7 @@ class Optimizer:
         if not self.parameters:
             raise ValueError("the optimiser was given no parameters: pass a non-empty list of Tensors")
         _check_parameters(self.parameters)
-        self.learning_rate = _positive("lr", _rate(lr, learning_rate, type(self).__name__))
+        self.learning_rate = _positive("learning_rate (lr)", _rate(lr, learning_rate, type(self).__name__))
 
     @property
     def lr(self) -> float:
@@ -54,7 +54,7 @@ class Optimizer:
 
     @lr.setter
     def lr(self, value: float) -> None:
-        self.learning_rate = _positive("lr", value)
+        self.learning_rate = _positive("learning_rate (lr)", value)
 
     def zero_grad(self) -> None:
         """Set every parameter's `.grad` back to None, before the next backward pass adds to it."""

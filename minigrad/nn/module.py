@@ -54,12 +54,17 @@ class Module:
                 f"{type(self).__name__}.{name} assigned before Module.__init__() ran: call "
                 "super().__init__() first in __init__"
             )
-        for registry in registries:  # a name holds one thing: reassigning it unregisters the old one
-            registry.pop(name, None)
+        parameters, modules = registries
+        # A name holds one thing: reassigning it unregisters the old one, but a Parameter replacing a
+        # Parameter keeps its place (as in PyTorch), so that the state's order stays the same.
+        if not isinstance(value, Parameter):
+            parameters.pop(name, None)
+        if not isinstance(value, Module):
+            modules.pop(name, None)
         if isinstance(value, Parameter):
-            registries[0][name] = value
+            parameters[name] = value
         elif isinstance(value, Module):
-            registries[1][name] = value
+            modules[name] = value
         object.__setattr__(self, name, value)
 
     def __delattr__(self, name: str) -> None:
