@@ -91,7 +91,9 @@ def binary_cross_entropy_with_logits(z: Any, y: Any) -> Tensor:
 @op(name="cross_entropy")
 def _cross_entropy(logits: np.ndarray, target: np.ndarray, axis: int = -1) -> np.ndarray:
     log_p = _log_softmax(logits, axis)
-    p_target = _one_hot(target, logits, axis) if _are_indices(target, logits) else target
+    p_target = (
+        _one_hot(target, logits, axis) if _are_indices(target, logits) else _probabilities(target, logits)
+    )
     examples = logits.size // max(logits.shape[axis], 1)
     return np.asarray(-np.sum(p_target * log_p) / examples, dtype=logits.dtype)
 
@@ -136,19 +138,30 @@ def _are_indices(target: Any, logits: Any) -> bool:
     return target.ndim == logits.ndim - 1
 
 
+def _probabilities(target: np.ndarray, logits: np.ndarray) -> np.ndarray:
+    if target.shape != logits.shape:
+        _neither(target, logits, "?")
+    return target
+
+
+def _neither(target: np.ndarray, logits: np.ndarray, indices_shape: Any) -> None:
+    raise ValueError(
+        f"target of shape {target.shape} fits neither logits of shape {logits.shape} as class indices "
+        f"(shape {indices_shape}) nor as probabilities (the same shape)"
+    )
+
+
 def _one_hot(target: np.ndarray, logits: np.ndarray, axis: int) -> np.ndarray:
     """The indices as probabilities on `axis`, checked: the logits' shape without `axis`, whole, 0 ... K-1."""
     classes = logits.shape[axis]
     expected = logits.shape[:axis] + logits.shape[axis + 1 :]
     if target.shape != expected:
-        raise ValueError(
-            f"target of shape {target.shape} fits neither logits of shape {logits.shape} as class indices "
-            f"(shape {expected}) nor as probabilities (the same shape)"
-        )
+        _neither(target, logits, expected)
     indices = target.astype(np.intp)
     if target.size and (np.any(indices != target) or indices.min() < 0 or indices.max() >= classes):
         wrong = target[(indices != target) | (indices < 0) | (indices >= classes)]
-        raise ValueError(f"class indices must be whole numbers 0 to {classes - 1}; got {wrong[:5].tolist()}")
+        listed = ", ".join(f"{v:g}" for v in wrong[:5])
+        raise ValueError(f"class indices must be whole numbers 0 to {classes - 1}; got {listed}")
     one_hot = np.zeros(logits.shape, dtype=logits.dtype)
     np.put_along_axis(one_hot, np.expand_dims(indices, axis), 1, axis=axis)
     return one_hot
