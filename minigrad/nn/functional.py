@@ -91,23 +91,27 @@ def binary_cross_entropy_with_logits(z: Any, y: Any) -> Tensor:
 @op(name="cross_entropy")
 def _cross_entropy(logits: np.ndarray, target: np.ndarray, axis: int = -1) -> np.ndarray:
     log_p = _log_softmax(logits, axis)
-    p_target = (
-        _one_hot(target, logits, axis) if _are_indices(target, logits) else _probabilities(target, logits)
-    )
-    examples = logits.size // max(logits.shape[axis], 1)
-    return np.asarray(-np.sum(p_target * log_p) / examples, dtype=logits.dtype)
+    if _are_indices(target, logits):
+        picked = np.take_along_axis(log_p, np.expand_dims(_indices(target, logits, axis), axis), axis)
+        total = np.sum(picked)
+    else:
+        total = np.sum(_probabilities(target, logits) * log_p)
+    return np.asarray(-total / _examples(logits, axis), dtype=logits.dtype)
 
 
 def _cross_entropy_logits_rule(g: Any, out: Any, logits: Any, target: Any, axis: int = -1) -> Any:
-    indices = _are_indices(target, logits)
-    p_target = _one_hot(_values(target), _values(logits), axis) if indices else target
-    return g * (softmax(logits, axis=axis) - p_target) / (logits.size // max(logits.shape[axis], 1))
+    if _are_indices(target, logits):  # the forward pass has checked them
+        indices = _values(target).astype(np.intp)
+        p_target = np.moveaxis(np.eye(logits.shape[axis], dtype=logits.dtype)[indices], -1, axis)
+    else:
+        p_target = target
+    return g * (softmax(logits, axis=axis) - p_target) / _examples(logits, axis)
 
 
 def _cross_entropy_target_rule(g: Any, out: Any, logits: Any, target: Any, axis: int = -1) -> Any:
     if _are_indices(target, logits):
         return None  # class indices are not a differentiable quantity
-    return g * -log_softmax(logits, axis=axis) / (logits.size // max(logits.shape[axis], 1))
+    return g * -log_softmax(logits, axis=axis) / _examples(logits, axis)
 
 
 _cross_entropy.defvjp(_cross_entropy_logits_rule, _cross_entropy_target_rule)
@@ -126,6 +130,11 @@ def cross_entropy(logits: Any, target: Any, axis: int = -1) -> Tensor:
     if not isinstance(axis, int | np.integer) or not -len(logits_shape) <= axis < len(logits_shape):
         raise ValueError(f"cross_entropy: axis {axis!r} is not an axis of logits of shape {logits_shape}")
     return _cross_entropy(logits, target, axis=int(axis) % len(logits_shape))
+
+
+def _examples(logits: Any, axis: int) -> int:
+    """How many examples the logits hold: every element but those along the classes' axis."""
+    return logits.size // max(logits.shape[axis], 1)
 
 
 def _log_softmax(z: np.ndarray, axis: int) -> np.ndarray:
@@ -151,8 +160,8 @@ def _neither(target: np.ndarray, logits: np.ndarray, indices_shape: Any) -> None
     )
 
 
-def _one_hot(target: np.ndarray, logits: np.ndarray, axis: int) -> np.ndarray:
-    """The indices as probabilities on `axis`, checked: the logits' shape without `axis`, whole, 0 ... K-1."""
+def _indices(target: np.ndarray, logits: np.ndarray, axis: int) -> np.ndarray:
+    """The class indices as integers, checked: the logits' shape without `axis`, whole numbers 0 ... K-1."""
     classes = logits.shape[axis]
     expected = logits.shape[:axis] + logits.shape[axis + 1 :]
     if target.shape != expected:
@@ -162,9 +171,7 @@ def _one_hot(target: np.ndarray, logits: np.ndarray, axis: int) -> np.ndarray:
         wrong = target[(indices != target) | (indices < 0) | (indices >= classes)]
         listed = ", ".join(f"{v:g}" for v in wrong[:5])
         raise ValueError(f"class indices must be whole numbers 0 to {classes - 1}; got {listed}")
-    one_hot = np.zeros(logits.shape, dtype=logits.dtype)
-    np.put_along_axis(one_hot, np.expand_dims(indices, axis), 1, axis=axis)
-    return one_hot
+    return indices
 
 
 def _values(x: Any) -> np.ndarray:
