@@ -1,6 +1,7 @@
 """minigrad.nn: modules register their parameters as PyTorch's do, and a Sequential MLP's values and gradients
 are the closed forms written out by hand in NumPy."""
 
+import copy
 import math
 
 import numpy as np
@@ -321,3 +322,46 @@ def test_a_module_of_its_own_gets_every_parameters_gradient():
     model = TwoLayers()  # its forward multiplies by a Parameter of its own: a subclass beside a Tensor
     F.mse_loss(model(np.ones((5, 3))), np.zeros((5, 2))).backward()
     assert [name for name, p in model.named_parameters() if p.grad is None] == []
+
+
+def test_a_deep_copy_is_a_model_of_its_own():
+    model = nn.Sequential(nn.Linear(2, 3), nn.ReLU(), nn.Linear(3, 1))
+    best = copy.deepcopy(model)
+    assert [name for name, _ in best.named_parameters()] == [name for name, _ in model.named_parameters()]
+    assert all(
+        isinstance(p, nn.Parameter) and p is not q for p, q in zip(best.parameters(), model.parameters())
+    )
+    best[0].weight.data[...] = 0
+    assert np.all(model[0].weight.data != 0)
+
+
+def test_a_pytorch_training_loop_ported_line_for_line_gives_pytorchs_losses():
+    torch = pytest.importorskip("torch")
+    rng = np.random.default_rng(0)
+    X, y = rng.normal(size=(100, 8)), rng.integers(0, 3, 100)
+    theirs = torch.nn.Sequential(torch.nn.Linear(8, 16), torch.nn.Tanh(), torch.nn.Linear(16, 3)).double()
+    ours = nn.Sequential(nn.Linear(8, 16), nn.Tanh(), nn.Linear(16, 3))
+    ours.load_state_dict({k: v.numpy() for k, v in theirs.state_dict().items()})  # the same start
+
+    torch_opt = torch.optim.AdamW(theirs.parameters(), lr=1e-2, weight_decay=0.1)
+    opt = mg.optim.AdamW(ours.parameters(), lr=1e-2, weight_decay=0.1)
+    torch_losses, losses = [], []
+    for epoch in range(3):
+        order = np.random.default_rng(epoch).permutation(100)
+        for first in range(0, 100, 32):
+            rows = order[first : first + 32]
+            torch_opt.zero_grad()  # PyTorch
+            loss = torch.nn.functional.cross_entropy(theirs(torch.tensor(X[rows])), torch.tensor(y[rows]))
+            loss.backward()
+            torch_opt.step()
+            torch_losses.append(loss.item())
+            opt.zero_grad()  # the same lines, here
+            loss = F.cross_entropy(ours(X[rows]), y[rows])
+            loss.backward()
+            opt.step()
+            losses.append(loss.item())
+    np.testing.assert_allclose(losses, torch_losses, rtol=1e-10)
+    for name, value in theirs.state_dict().items():
+        np.testing.assert_allclose(
+            ours.state_dict()[name], value.numpy(), rtol=1e-9, atol=1e-12, err_msg=name
+        )
