@@ -8,6 +8,9 @@ import tracemalloc
 
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from hypothesis.extra import numpy as hnp
 
 import minigrad as mg
 from minigrad import nn
@@ -39,6 +42,30 @@ def assert_same(got, expected):
 def test_a_round_trip_keeps_names_dtypes_shapes_and_values(tmp_path):
     mg.save(ARRAYS, tmp_path / "a.safetensors")
     assert_same(mg.load(tmp_path / "a.safetensors"), ARRAYS)
+
+
+@settings(max_examples=40)
+@given(
+    arrays=st.dictionaries(
+        st.text(st.characters(codec="utf-8", exclude_characters="\x00"), min_size=1, max_size=8).filter(
+            lambda name: name != "__metadata__"
+        ),
+        hnp.arrays(
+            st.sampled_from(["<f2", "<f4", "<f8", ">f8", "<i2", "<i4", ">i8", "u1", "<u4", "?"]),
+            hnp.array_shapes(min_dims=0, max_dims=3, min_side=0, max_side=4),
+        ),
+        max_size=4,
+    )
+)
+def test_any_arrays_round_trip_and_the_package_reads_them_alike(arrays, tmp_path_factory):
+    path = tmp_path_factory.mktemp("any") / "a.safetensors"
+    mg.save(arrays, path)
+    expected = {name: a.astype(a.dtype.newbyteorder("=")) for name, a in arrays.items()}
+    for read in (mg.load(path), safetensors_numpy.load_file(str(path))):
+        assert sorted(read) == sorted(expected)
+        for name, a in expected.items():
+            assert read[name].dtype == a.dtype and read[name].shape == a.shape
+            np.testing.assert_array_equal(read[name], a)  # NaNs in the same places count as equal
 
 
 def test_the_safetensors_package_reads_our_files_and_we_read_its(tmp_path):
