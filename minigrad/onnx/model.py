@@ -53,13 +53,14 @@ def export(
     args = tuple(example_args) if isinstance(example_args, tuple | list) else (example_args,)
     traced = trace(fn, args, gradients)
     graph = _assemble(traced)
-    if gradients:
-        _same_graph(graph, _assemble(trace(fn, _perturbed(args), gradients)), "other values of the arguments")
+    what = "other values of the arguments (the parameters' signs flipped, the data shuffled)"
+    _same_graph(graph, _retrace(fn, _perturbed(args), gradients, what), what)
     symbols = _symbols(dynamic_axes, traced.input_names)
     output_symbols: list[dict[int, str]] = [{} for _ in traced.outputs]
     if symbols:
-        other = trace(fn, _resized(args, symbols), gradients)
-        _same_graph(graph, _assemble(other), "another size of the dynamic axes")
+        what = "another size of the dynamic axes"
+        other = trace(fn, _resized(args, symbols), gradients)  # its output shapes name the symbols
+        _same_graph(graph, _retrace(fn, _resized(args, symbols), gradients, what), what)
         output_symbols = _output_symbols(traced, other, symbols)
     model = _model(graph, traced, symbols, output_symbols, _name(fn))
     onnx.checker.check_model(model, full_check=True)
@@ -180,9 +181,11 @@ def _same_graph(graph: Graph, other: Graph, what: str) -> None:
     for a, b in zip(graph.initializers, other.initializers):
         if a.name != b.name or a.SerializeToString() != b.SerializeToString():
             raise ExportError(
-                f"export: the constant {a.name!r} (read by {_reader(graph, a.name)}) changed when traced "
-                f"with {what}: it was read off the traced values (a mask, or a size), and the exported "
-                "graph would keep it fixed. Write it with minigrad operations, or export without it"
+                f"export: the constant {a.name!r} of shape {tuple(a.dims)} (read by "
+                f"{_reader(graph, a.name)}) changed when traced with {what}: it was read off the traced values, and the exported graph "
+                "would keep it fixed. A mask or a size computed from a tensor does this, in the function or "
+                "in a rule that reads its inputs' values (relu, abs, maximum, max, clip: gradients=True "
+                "cannot export those); write it with minigrad operations, or pass it in as an argument"
             )
 
 
@@ -194,16 +197,34 @@ def _reader(graph: Graph, name: str) -> str:
 
 
 def _perturbed(args: Sequence[Any]) -> tuple[Any, ...]:
-    """The arguments with new values for those that get a gradient (the parameters); the data kept, so
-    that checks on it (labels in {0, 1}) still pass. New signs, and nothing tied at zero any more."""
+    """The arguments with other values of the same shapes: the parameters (the Tensors that get a
+    gradient) with new signs and nothing tied at zero; the data shuffled, so that what checks hold on it
+    (labels in {0, 1}, probabilities) still hold, while every mask read off it changes."""
     rng = np.random.default_rng(0)
     out = []
     for a in args:
         if isinstance(a, Tensor) and a.requires_grad:
             data = a.data * -rng.uniform(0.5, 1.5, a.shape) + rng.normal(0, 0.1, a.shape)
             a = Tensor(data.astype(a.dtype), requires_grad=True, name=a.name)
+        elif isinstance(a, Tensor):
+            a = Tensor(rng.permutation(a.data.reshape(-1)).reshape(a.shape), name=a.name)
+        elif isinstance(a, np.ndarray) and a.size > 1:
+            a = rng.permutation(a.reshape(-1)).reshape(a.shape)
         out.append(a)
     return tuple(out)
+
+
+def _retrace(fn: Callable[..., Any], args: tuple[Any, ...], gradients: bool, what: str) -> Graph:
+    """The graph of a second trace, with `what` said in the error should `fn` refuse those arguments."""
+    try:
+        return _assemble(trace(fn, args, gradients))
+    except ExportError:
+        raise
+    except Exception as error:
+        raise ExportError(
+            f"export: traced a second time with {what} (to make sure that the graph does not hold only "
+            f"for the example's values), {_name(fn)} raised {type(error).__name__}: {error}"
+        ) from error
 
 
 def _symbols(dynamic_axes: DynamicAxes | None, names: list[str]) -> dict[int, dict[int, str]]:

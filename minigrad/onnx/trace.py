@@ -40,16 +40,17 @@ def trace(fn: Callable[..., Any], args: Sequence[Any], gradients: bool) -> Trace
     input_names = [t.name if t.name is not None else f"arg{i}" for i, t in enumerate(tracers)]
     saved = state.tracing, state.grad_enabled
     state.tracing, state.grad_enabled = True, True  # as mg.compile: a value read now would be frozen
+    where = f"tracing {_name(fn)}"
     try:
-        result = fn(*tracers)
-        outputs = _outputs(result, _name(fn))
+        outputs = _outputs(fn(*tracers), _name(fn))
         output_names = [_output_name(t, k, len(outputs)) for k, t in enumerate(outputs)]
         if gradients:
             wanted = _wanted(args, tracers, outputs, _name(fn))
+            where = "building the gradients' graph (gradients=True): a rule read its inputs' values, and"
             outputs += mg.grad(outputs[0], [tracers[i] for i in wanted], create_graph=True)
             output_names += [f"grad_{input_names[i]}" for i in wanted]
     except TraceError as error:
-        raise ExportError(f"export: {error}") from None
+        raise ExportError(f"export: {where}: {error}") from None
     finally:
         state.tracing, state.grad_enabled = saved
     return Traced(tracers, input_names, outputs, output_names, _graph(outputs), _parameter_names(fn))
