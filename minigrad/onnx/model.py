@@ -182,10 +182,11 @@ def _same_graph(graph: Graph, other: Graph, what: str) -> None:
         if a.name != b.name or a.SerializeToString() != b.SerializeToString():
             raise ExportError(
                 f"export: the constant {a.name!r} of shape {tuple(a.dims)} (read by "
-                f"{_reader(graph, a.name)}) changed when traced with {what}: it was read off the traced values, and the exported graph "
-                "would keep it fixed. A mask or a size computed from a tensor does this, in the function or "
-                "in a rule that reads its inputs' values (relu, abs, maximum, max, clip: gradients=True "
-                "cannot export those); write it with minigrad operations, or pass it in as an argument"
+                f"{_reader(graph, a.name)}) changed when traced with {what}: it was read off the "
+                "traced values, and the exported graph would keep it fixed. A mask or a size computed "
+                "from a tensor does this, in the function or in a rule that reads its inputs' values "
+                "(relu, abs, maximum, max, clip: gradients=True cannot export those); write it with "
+                "minigrad operations, or pass it in as an argument"
             )
 
 
