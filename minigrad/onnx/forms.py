@@ -121,7 +121,7 @@ def matmul(g: Emitter, a: Value, b: Value) -> str:
 @_built_in("transpose")
 def transpose(g: Emitter, x: Value, axes: Any = None) -> str:
     perm = list(reversed(range(x.ndim))) if axes is None else [int(a) % x.ndim for a in axes]
-    return g.node("Transpose", x, perm=perm)
+    return g.node("Transpose", x, perm=perm) if x.ndim > 1 else g.node("Identity", x)
 
 
 @_built_in("matrix_transpose")
