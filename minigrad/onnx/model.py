@@ -44,30 +44,41 @@ def export(
     `mg.compile` returns them. The gradients are the graph the rules build under `create_graph=True`.
 
     `dynamic_axes={"X": {1: "batch"}}` (an input's name or position, then axis -> symbol) makes those
-    axes symbolic, so that one file serves any batch size; `fn` is traced a second time at another size
-    to make sure that no operation fixed it.
+    axes symbolic: one file serves any batch size (`fn` is traced again at another size to be sure).
 
-    Raises `ExportError` for an operation without an ONNX form (naming it), for a value read while
-    tracing, and for a graph that would be right only at the traced values.
+    `ExportError`: an operation without an ONNX form (named), a value read while tracing, or a graph
+    that would be right only at the traced values (`fn` is traced again on shuffled data to know).
     """
     args = tuple(example_args) if isinstance(example_args, tuple | list) else (example_args,)
     traced = trace(fn, args, gradients)
     graph = _assemble(traced)
     what = "other values of the arguments (the parameters' signs flipped, the data shuffled)"
-    _same_graph(graph, _retrace(fn, _perturbed(args), gradients, what), what)
+    _same_graph(graph, _retrace(fn, _perturbed(args), gradients, what)[1], what)
     symbols = _symbols(dynamic_axes, traced.input_names)
-    output_symbols: list[dict[int, str]] = [{} for _ in traced.outputs]
-    if symbols:
-        what = "another size of the dynamic axes"
-        other = trace(fn, _resized(args, symbols), gradients)  # its output shapes name the symbols
-        _same_graph(graph, _retrace(fn, _resized(args, symbols), gradients, what), what)
-        output_symbols = _output_symbols(traced, other, symbols)
+    output_symbols = _dynamic(fn, args, gradients, traced, graph, symbols)
     model = _model(graph, traced, symbols, output_symbols, _name(fn))
     onnx.checker.check_model(model, full_check=True)
     if path is not None:
         with atomic_write(path) as f:
             f.write(model.SerializeToString())
     return model
+
+
+def _dynamic(
+    fn: Callable[..., Any],
+    args: tuple[Any, ...],
+    gradients: bool,
+    traced: Traced,
+    graph: Graph,
+    symbols: dict[int, dict[int, str]],
+) -> list[dict[int, str]]:
+    """The outputs' symbolic axes, once a trace at another size of the inputs' made the same graph."""
+    if not symbols:
+        return [{} for _ in traced.outputs]
+    what = "another size of the dynamic axes"
+    other, other_graph = _retrace(fn, _resized(args, symbols), gradients, what)
+    _same_graph(graph, other_graph, what)
+    return _output_symbols(traced, other, symbols)
 
 
 def _name(fn: Any) -> str:
@@ -215,10 +226,13 @@ def _perturbed(args: Sequence[Any]) -> tuple[Any, ...]:
     return tuple(out)
 
 
-def _retrace(fn: Callable[..., Any], args: tuple[Any, ...], gradients: bool, what: str) -> Graph:
-    """The graph of a second trace, with `what` said in the error should `fn` refuse those arguments."""
+def _retrace(
+    fn: Callable[..., Any], args: tuple[Any, ...], gradients: bool, what: str
+) -> tuple[Traced, Graph]:
+    """A second trace and its graph, with `what` said in the error should `fn` refuse those arguments."""
     try:
-        return _assemble(trace(fn, args, gradients))
+        traced = trace(fn, args, gradients)
+        return traced, _assemble(traced)
     except ExportError:
         raise
     except Exception as error:

@@ -51,6 +51,10 @@ def trace(fn: Callable[..., Any], args: Sequence[Any], gradients: bool) -> Trace
             output_names += [f"grad_{input_names[i]}" for i in wanted]
     except TraceError as error:
         raise ExportError(f"export: {where}: {error}") from None
+    except NotImplementedError as error:  # the trace records every operation, as for a backward pass
+        raise ExportError(
+            f"export: {where}: {error}; the trace records operations as a backward pass does"
+        ) from None
     finally:
         state.tracing, state.grad_enabled = saved
     return Traced(tracers, input_names, outputs, output_names, _graph(outputs), _parameter_names(fn))
