@@ -9,6 +9,7 @@ NumPy promotes, to the same values).
 from __future__ import annotations
 
 import os
+import re
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
@@ -57,7 +58,7 @@ def export(
     symbols = _symbols(dynamic_axes, traced.input_names)
     output_symbols = _dynamic(fn, args, gradients, traced, graph, symbols)
     model = _model(graph, traced, symbols, output_symbols, _name(fn))
-    onnx.checker.check_model(model, full_check=True)
+    _check(model, graph)
     if path is not None:
         with atomic_write(path) as f:
             f.write(model.SerializeToString())
@@ -81,18 +82,36 @@ def _dynamic(
     return _output_symbols(traced, other, symbols)
 
 
+def _check(model: onnx.ModelProto, graph: Graph) -> None:
+    """ONNX's checker, with full shape and type inference; its refusal named after the forms it found."""
+    try:
+        onnx.checker.check_model(model, full_check=True)
+    except (onnx.checker.ValidationError, onnx.shape_inference.InferenceError) as error:
+        op_types = set(re.findall(r"op_type:(\w+)", str(error)))
+        culprits = sorted({s for n, s in zip(graph.nodes, graph.sources) if n.op_type in op_types})
+        raise ExportError(
+            f"export: ONNX's checker refused the model: {str(error).strip()}. A form that makes another "
+            f"shape or dtype than its operation does this (the forms of {', '.join(culprits) or 'unknown'})"
+        ) from None
+
+
 def _name(fn: Any) -> str:
     return getattr(fn, "__name__", type(fn).__name__)
 
 
 class Graph:
-    """The nodes and initializers of a trace, with the minigrad operation each node was written for."""
+    """The nodes and initializers of a trace, with the minigrad operation each node was written for, the
+    names of its inputs and outputs, and the traced values that its nodes make (their shapes known)."""
 
-    def __init__(self, emitter: Emitter, sources: list[str], outputs: list[str]) -> None:
+    def __init__(
+        self, emitter: Emitter, sources: list[str], inputs: list[str], outputs: list[str], made: list[Value]
+    ) -> None:
         self.nodes = emitter.nodes
         self.initializers = emitter.initializers
         self.sources = sources
+        self.inputs = inputs
         self.outputs = outputs
+        self.made = made
 
 
 def _assemble(traced: Traced) -> Graph:
@@ -114,10 +133,14 @@ def _assemble(traced: Traced) -> Graph:
         g.out = Value("", t.shape, t.dtype)
         inputs = [g.cast(values[id(p)], t.dtype) for p in t.parents]
         first = len(g.nodes)
-        values[id(t)] = Value(form_of(fn)(g, *inputs, **options), t.shape, t.dtype)
+        made = form_of(fn)(g, *inputs, **options)
+        values[id(t)] = Value(made.name if isinstance(made, Value) else made, t.shape, t.dtype)
         sources += [fn.name] * (len(g.nodes) - first)
     outputs = _name_outputs(g, traced, values, sources)
-    return Graph(g, sources, outputs)
+    produced = {name for node in g.nodes for name in node.output} - set(outputs)
+    made = list({v.name: v for v in values.values() if v.name in produced}.values())
+    inputs = [values[id(t)].name for t in traced.tracers]
+    return Graph(g, sources, inputs, outputs, made)
 
 
 def _name_outputs(g: Emitter, traced: Traced, values: dict[int, Value], sources: list[str]) -> list[str]:
@@ -155,11 +178,15 @@ def _model(
     name: str,
 ) -> onnx.ModelProto:
     inputs = [
-        _value_info(n, t, symbols.get(i, {}))
-        for i, (t, n) in enumerate(zip(traced.tracers, traced.input_names))
+        _value_info(n, t, symbols.get(i, {})) for i, (t, n) in enumerate(zip(traced.tracers, graph.inputs))
     ]
     outputs = [_value_info(n, t, s) for t, n, s in zip(traced.outputs, graph.outputs, output_symbols)]
-    onnx_graph = helper.make_graph(graph.nodes, name, inputs, outputs, initializer=graph.initializers)
+    # Every value's traced shape, where all are fixed: the checker's shape inference then holds each
+    # form's output against the shape minigrad computed, node by node.
+    typed = [] if symbols else [_value_info(v.name, v, {}) for v in graph.made]
+    onnx_graph = helper.make_graph(
+        graph.nodes, name, inputs, outputs, initializer=graph.initializers, value_info=typed
+    )
     return helper.make_model(
         onnx_graph,
         producer_name="minigrad",
@@ -168,7 +195,7 @@ def _model(
     )
 
 
-def _value_info(name: str, t: Tensor, symbols: Mapping[int, str]) -> Any:
+def _value_info(name: str, t: Tensor | Value, symbols: Mapping[int, str]) -> Any:
     shape = [symbols.get(axis, n) for axis, n in enumerate(t.shape)]
     return helper.make_tensor_value_info(name, element_type(t.dtype, name), shape)
 

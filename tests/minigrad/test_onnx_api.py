@@ -67,6 +67,17 @@ def test_a_form_given_as_an_attribute_or_by_name_is_used():
     check(twice, X)
 
 
+def test_a_form_that_makes_a_wrong_shape_is_caught_at_export_naming_its_operation():
+    @mg.op
+    def row_sums(x):
+        return x.sum(axis=1)
+
+    row_sums.defvjp(lambda g, out, x: mg.broadcast_to(mg.expand_dims(g, 1), x.shape))
+    mg.onnx.register(row_sums, lambda g, x: g.node("Identity", x))  # forgot the sum
+    with pytest.raises(ExportError, match=r"(?s)checker refused.*the forms of row_sums"):
+        mg.onnx.export(lambda x: row_sums(x) * 2, X)
+
+
 def test_a_users_operation_named_as_a_built_in_one_is_not_exported_as_it():
     @mg.op(name="add")
     def add(a, b):
