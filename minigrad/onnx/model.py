@@ -17,11 +17,11 @@ import numpy as np
 import onnx
 from onnx import helper
 
+from minigrad import Tensor
 from minigrad.files import atomic_write
 from minigrad.onnx.emitter import IR_VERSION, OPSET, Emitter, ExportError, Value, element_type
 from minigrad.onnx.forms import form_of
 from minigrad.onnx.trace import Traced, operation_of, trace
-from minigrad.tensor import Tensor
 
 DynamicAxes = Mapping[int | str, Mapping[int, str]]
 

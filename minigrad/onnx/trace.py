@@ -13,9 +13,10 @@ from typing import Any
 import numpy as np
 
 import minigrad as mg
+from minigrad import Tensor
 from minigrad.mode import TraceError, state
 from minigrad.onnx.emitter import ExportError
-from minigrad.tensor import Tensor, as_array, creation_number, operation_of
+from minigrad.tensor import creation_number, operation_of  # to minigrad.op at the core's cut (issue 17)
 
 __all__ = ["Traced", "creation_number", "operation_of", "trace"]
 
@@ -63,7 +64,10 @@ def trace(fn: Callable[..., Any], args: Sequence[Any], gradients: bool) -> Trace
 def _tracer(a: Any, i: int) -> Tensor:
     # Every argument requires a gradient while tracing, so that every operation that depends on one is
     # recorded (`1 - Y` too), not folded into a constant.
-    data = a.data if isinstance(a, Tensor) else as_array(a, f"export: argument {i}")
+    try:
+        data = a.data if isinstance(a, Tensor) else Tensor(a).data  # floats kept, integers made float64
+    except TypeError as error:
+        raise TypeError(f"export: argument {i}: {error}") from None
     return Tensor(np.array(data), requires_grad=True, name=a.name if isinstance(a, Tensor) else None)
 
 
