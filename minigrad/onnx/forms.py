@@ -88,7 +88,6 @@ _UNARY = {
     "neg": "Neg",
     "exp": "Exp",
     "log": "Log",
-    "sigmoid": "Sigmoid",
     "relu": "Relu",
     "tanh": "Tanh",
     "abs": "Abs",
@@ -103,6 +102,14 @@ def _operator(op_type: str) -> Form:
 
 for _name, _op_type in {**_BINARY, **_UNARY}.items():
     BUILT_IN[_name] = (_operator(_op_type), "minigrad.ops")
+
+
+@_built_in("sigmoid")
+def sigmoid(g: Emitter, x: Value) -> str:
+    # 1 / (1 + e^-x), as minigrad computes it: exact to rounding for every x. onnxruntime's Sigmoid
+    # loses the tail (float64: 4e-8 relative at x = -20, and 0 instead of 4e-18 at x = -40).
+    e = g.node("Exp", g.node("Neg", x))
+    return g.node("Reciprocal", g.node("Add", e, g.like(1)))
 
 
 @_built_in("pow")
@@ -260,6 +267,8 @@ def _slice(g: Emitter, x: Value, parts: tuple[Any, ...]) -> str:
         n = x.shape[axis]
         if isinstance(part, slice):
             start, stop, step = part.indices(n)
+            if not range(start, stop, step):  # Python's -1 ("before the first") reads as the last in ONNX
+                start, stop, step = 0, 0, 1
             if (start, stop, step) != (0, n, 1):
                 # A negative step that runs past the first element: ONNX clamps an end below -n to -1.
                 stop = stop if stop >= 0 else -(2**62)

@@ -45,11 +45,13 @@ def eager(fn: Callable[..., Any], *arrays: Any, requires_grad: bool = False) -> 
     return [t.data for t in (out if isinstance(out, tuple | list) else (out,))]
 
 
-def assert_same(got: Sequence[np.ndarray], want: Sequence[np.ndarray]) -> None:
+def assert_same(got: Sequence[np.ndarray], want: Sequence[np.ndarray], relative: bool = False) -> None:
     """Same count, shapes and dtypes; float64 values within 1e-12 relative (float32: 1e-5).
 
     The absolute floor is as small, scaled by the largest value: a sum that cancels to near 0 is added
     in another order by onnxruntime, and its last bits differ relative to the result, not to the terms.
+    `relative`: no floor, for elementwise operations, which have no sum to cancel (a tail of 1e-18 must
+    be 1e-18 to 12 digits, not merely below 1e-12).
     """
     assert len(got) == len(want)
     for k, (g, w) in enumerate(zip(got, want)):
@@ -59,18 +61,23 @@ def assert_same(got: Sequence[np.ndarray], want: Sequence[np.ndarray]) -> None:
         rtol = 1e-12 if w.dtype == np.float64 else 1e-5
         finite = np.abs(w[np.isfinite(w)])
         scale = max(1.0, float(finite.max())) if finite.size else 1.0
-        np.testing.assert_allclose(g, w, rtol=rtol, atol=rtol * scale, equal_nan=True, err_msg=f"output {k}")
+        atol = 0.0 if relative else rtol * scale
+        np.testing.assert_allclose(g, w, rtol=rtol, atol=atol, equal_nan=True, err_msg=f"output {k}")
 
 
 def check(
-    fn: Callable[..., Any], *arrays: Any, others: Sequence[Any] | None = None, requires_grad: bool = False
+    fn: Callable[..., Any],
+    *arrays: Any,
+    others: Sequence[Any] | None = None,
+    requires_grad: bool = False,
+    relative: bool = False,
 ) -> Any:
     """Export `fn` traced on `arrays`; onnxruntime gives minigrad's values on them (and on `others`).
 
     `requires_grad`: minigrad's values are computed on Tensors that require a gradient (for a `fn` that
-    takes gradients itself)."""
+    takes gradients itself). `relative`: compared without an absolute floor (see `assert_same`)."""
     proto = mg.onnx.export(fn, tuple(arrays))
-    assert_same(run(proto, *arrays), eager(fn, *arrays, requires_grad=requires_grad))
+    assert_same(run(proto, *arrays), eager(fn, *arrays, requires_grad=requires_grad), relative)
     if others is not None:  # new values of the same shapes: the graph was not frozen at the traced ones
-        assert_same(run(proto, *others), eager(fn, *others, requires_grad=requires_grad))
+        assert_same(run(proto, *others), eager(fn, *others, requires_grad=requires_grad), relative)
     return proto
