@@ -39,6 +39,7 @@ from nets.commandline import (
 )
 from nets.datasets import DataError
 from nets.digits.modelfile import load_model, save_model
+from nets.export import add_export_option, check_export, export_predictor
 from nets.metrics import percent
 from nets.paramfiles import ParameterFileError, check_standard_deviations, load_arrays, save_arrays
 from nets.progress import Progress
@@ -156,6 +157,7 @@ def _output_options(p: argparse.ArgumentParser) -> None:
         metavar="PATH.png",
         help="cost and accuracy per epoch, the confusion matrix, misclassified examples",
     )
+    add_export_option(p)
     p.add_argument("--quiet", action="store_true", help="print only the final result")
 
 
@@ -446,7 +448,9 @@ def _check_outputs(args: argparse.Namespace) -> None:
     the other output."""
     check_output("--save", args.save, (".npz", ".safetensors"))
     check_output("--plot", args.plot, PLOT_SUFFIXES)
-    check_distinct({"--save": args.save, "--plot": args.plot}, {"--data": _data_path(args.data)})
+    check_export(args.export)
+    outputs = {"--save": args.save, "--plot": args.plot, "--export": args.export}
+    check_distinct(outputs, {"--data": _data_path(args.data)})
 
 
 def _write_outputs(
@@ -462,6 +466,11 @@ def _write_outputs(
         if args.save is not None:
             save_parameters(args.save, parameters, data, args.activation)
             said.append(f"parameters saved to {args.save}")
+        if args.export is not None:
+            forward = dg.forward_propagation
+            said.append(
+                export_predictor(args.export, forward, args.activation, parameters, data.mean, data.std)
+            )
         if args.plot is not None:
             from nets.digits.plots import write_plot
 

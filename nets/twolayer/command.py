@@ -43,6 +43,7 @@ from nets.commandline import (
     train_or_predict,
 )
 from nets.datasets import DataError
+from nets.export import add_export_option, check_export, export_predictor
 from nets.metrics import percent
 from nets.paramfiles import ParameterFileError, check_standard_deviations, load_arrays, save_arrays
 from nets.progress import Progress
@@ -152,6 +153,7 @@ def _output_options(p: argparse.ArgumentParser) -> None:
         help="draw the computation graph of one forward and backward pass at initialisation "
         "(.svg .png .pdf .dot)",
     )
+    add_export_option(p)
     p.add_argument("--quiet", action="store_true", help="print only the final result")
 
 
@@ -451,7 +453,9 @@ def _check_outputs(args: argparse.Namespace) -> None:
     check_output("--plot", args.plot, PLOT_SUFFIXES)
     check_output("--graph", args.graph, GRAPH_SUFFIXES)
     data = None if args.data in datasets.BUILT_IN else Path(args.data)
-    check_distinct({"--save": args.save, "--plot": args.plot, "--graph": args.graph}, {"--data": data})
+    check_export(args.export)
+    outputs = {"--save": args.save, "--plot": args.plot, "--graph": args.graph, "--export": args.export}
+    check_distinct(outputs, {"--data": data})
     fallback = dot_fallback(args.graph) if args.graph is not None else None
     if fallback is not None and os.path.lexists(fallback):
         raise UsageError(
@@ -483,6 +487,11 @@ def _write_outputs(
         if args.save is not None:
             save_parameters(args.save, parameters, data.mean, data.std, args.activation)
             said.append(f"parameters saved to {args.save}")
+        if args.export is not None:
+            forward = tl.forward_propagation
+            said.append(
+                export_predictor(args.export, forward, args.activation, parameters, data.mean, data.std)
+            )
         if args.plot is not None:
             splits = {"train": data.train, "held out": data.held_out}
             write_plot(args.plot, costs, parameters, args.activation, splits, data.mean, data.std)
