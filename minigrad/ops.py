@@ -32,6 +32,7 @@ Axis = int | tuple[int, ...] | None
 
 @op
 def add(a, b):
+    """`a + b`, elementwise, broadcasting as NumPy; each gradient is summed back to its input's shape."""
     return a + b
 
 
@@ -43,6 +44,7 @@ add.defvjp(
 
 @op
 def sub(a, b):
+    """`a - b`, elementwise, broadcasting as NumPy."""
     return a - b
 
 
@@ -54,6 +56,7 @@ sub.defvjp(
 
 @op
 def mul(a, b):
+    """`a * b`, elementwise, broadcasting as NumPy."""
     return a * b
 
 
@@ -65,6 +68,7 @@ mul.defvjp(
 
 @op
 def div(a, b):
+    """`a / b`, elementwise, broadcasting as NumPy."""
     return a / b
 
 
@@ -76,6 +80,7 @@ div.defvjp(
 
 @op
 def neg(x):
+    """`-x`."""
     return -x
 
 
@@ -84,6 +89,7 @@ neg.defvjp(lambda g, out, x: -g)
 
 @op(name="pow")
 def _pow(x, *, exponent):
+    """`x ** exponent` for a number `exponent` (`mg.pow` checks it is one)."""
     return x**exponent
 
 
@@ -106,6 +112,7 @@ def pow(x: Operand, exponent: float) -> Tensor:
 
 @op(name="matmul")
 def _matmul(a, b):
+    """`a @ b`, the matrix product (`mg.matmul` checks the shapes and names both on a mismatch)."""
     return a @ b
 
 
@@ -165,6 +172,7 @@ matrix_transpose.defvjp(lambda g, out, x: matrix_transpose(g))
 
 @op(name="reshape")
 def _reshape(x, *, shape):
+    """The same values in the shape `shape` (`mg.reshape` takes the shape as NumPy does)."""
     try:
         return x.reshape(shape)
     except (ValueError, TypeError):
@@ -207,6 +215,7 @@ broadcast_to.defvjp(lambda g, out, x, *, shape: g)
 
 @op
 def exp(x):
+    """`e ** x`, elementwise."""
     return np.exp(x)
 
 
@@ -251,6 +260,7 @@ relu.defvjp(lambda g, out, x: g * (x > 0))
 
 @op
 def tanh(x):
+    """The hyperbolic tangent, elementwise."""
     return np.tanh(x)
 
 
@@ -288,6 +298,7 @@ def _spread(g: Any, x: Any, axis: Any, keepdims: bool) -> Any:
 
 @op
 def sum(x, axis=None, keepdims=False):
+    """The sum over `axis` (all axes when None); the summed axes stay as length 1 if `keepdims`."""
     total = _total(x, None if axis is None else _axes(x, axis, "sum"), keepdims)
     return total if total.dtype == x.dtype else total.astype(x.dtype)
 
@@ -297,6 +308,7 @@ sum.defvjp(lambda g, out, x, axis=None, keepdims=False: _spread(g, x, axis, keep
 
 @op
 def mean(x, axis=None, keepdims=False):
+    """The mean over `axis` (all axes when None); the averaged axes stay as length 1 if `keepdims`."""
     axes = None if axis is None else _axes(x, axis, "mean")
     total = _total(x, axes, keepdims)
     count = x.size // builtins.max(total.size, 1) if x.size else 0
@@ -340,6 +352,7 @@ def _like(mask: np.ndarray, y: Any) -> np.ndarray:
 
 @op
 def abs(x):
+    """`|x|`, elementwise; its derivative at 0 is 0, as PyTorch's."""
     return np.abs(x)
 
 
@@ -349,6 +362,7 @@ abs.defvjp(lambda g, out, x: g * _like(np.sign(_data(x)), g))
 
 @op
 def sqrt(x):
+    """The square root, elementwise."""
     return np.sqrt(x)
 
 
@@ -363,6 +377,7 @@ def _share(a: Any, b: Any, out: Any) -> np.ndarray:
 
 @op
 def maximum(a, b):
+    """The larger of `a` and `b`, elementwise; where they are equal, each gets half the gradient."""
     return np.maximum(a, b)
 
 
@@ -374,6 +389,7 @@ maximum.defvjp(
 
 @op
 def minimum(a, b):
+    """The smaller of `a` and `b`, elementwise; where they are equal, each gets half the gradient."""
     return np.minimum(a, b)
 
 
@@ -385,6 +401,7 @@ minimum.defvjp(
 
 @op(name="where")
 def _where(a, b, *, condition):
+    """`a` where `condition` holds, else `b` (`mg.where(condition, a, b)` is the public order)."""
     return np.where(condition, a, b)
 
 
@@ -401,6 +418,7 @@ def where(condition: Any, a: Operand, b: Operand) -> Tensor:
 
 @op(name="clip")
 def _clip(x, *, low, high):
+    """`x` limited to `[low, high]` (`mg.clip(x, min, max)` is the public form)."""
     return np.clip(x, low, high).astype(x.dtype, copy=False)  # float32 stays float32
 
 
@@ -430,11 +448,13 @@ def clip(x: Operand, min: Any = None, max: Any = None) -> Tensor:
 
 @op
 def max(x, axis=None, keepdims=False):
+    """The largest value over `axis` (all axes when None); tied elements share the gradient equally."""
     return np.max(x, axis=_axes(x, axis, "max"), keepdims=keepdims)
 
 
 @op
 def min(x, axis=None, keepdims=False):
+    """The smallest value over `axis` (all axes when None); tied elements share the gradient equally."""
     return np.min(x, axis=_axes(x, axis, "min"), keepdims=keepdims)
 
 
@@ -506,6 +526,7 @@ log_softmax.defvjp(lambda g, out, x, axis=None: g - exp(out) * sum(g, axis=axis,
 
 @op(name="getitem")
 def _getitem(x, *, index):
+    """`x[index]`, NumPy's indexing (`t[...]` and `mg.getitem` check the index)."""
     return x[index]
 
 
@@ -538,6 +559,7 @@ def getitem(x: Operand, index: Any) -> Tensor:
 
 @op(name="concatenate")
 def _concatenate(*xs, axis=0):
+    """The inputs joined along an existing `axis` (`mg.concatenate` takes a list)."""
     try:
         return np.concatenate(xs, axis=axis)
     except ValueError as error:
@@ -562,6 +584,7 @@ def concatenate(tensors: Any, axis: int = 0) -> Tensor:
 
 @op(name="stack")
 def _stack(*xs, axis=0):
+    """The inputs stacked along a new `axis` (`mg.stack` takes a list)."""
     try:
         return np.stack(xs, axis=axis)
     except ValueError as error:
@@ -585,6 +608,7 @@ def stack(tensors: Any, axis: int = 0) -> Tensor:
 
 @op
 def expand_dims(x, *, axis):
+    """A new axis of length 1 at `axis`, as `np.expand_dims`."""
     try:
         return np.expand_dims(x, axis)
     except ValueError:
@@ -596,6 +620,7 @@ expand_dims.defvjp(lambda g, out, x, *, axis: g.reshape(x.shape))
 
 @op
 def squeeze(x, axis=None):
+    """The axes of length 1 removed (only `axis`, when given), as `np.squeeze`."""
     axes = _axes(x, axis, "squeeze")
     if axes is not None and builtins.any(x.shape[a] != 1 for a in axes):
         raise ValueError(f"squeeze: axis {axis!r} of shape {x.shape} is not of length 1")

@@ -47,6 +47,7 @@ class Optimizer:
         zero_grad(self.parameters)
 
     def step(self) -> None:
+        """Update every parameter in place from its `.grad`; each optimiser defines its own rule."""
         raise NotImplementedError
 
 
@@ -67,6 +68,7 @@ class SGD(Optimizer):
         self.velocity: list[np.ndarray | None] = [None] * len(self.parameters)
 
     def step(self) -> None:
+        """One step: `W -= learning_rate * v` for each parameter that has a gradient (v as above)."""
         for i, p in enumerate(self.parameters):
             if p.grad is None:
                 continue
@@ -107,6 +109,7 @@ class Adam(Optimizer):
         self.v: list[np.ndarray] = [np.zeros_like(p.data) for p in self.parameters]
 
     def step(self) -> None:
+        """One step of Adam for each parameter that has a gradient (one without is not stepped)."""
         for i, p in enumerate(self.parameters):
             if p.grad is None:
                 continue

@@ -57,7 +57,13 @@ def as_array(data: Any, what: str = "Tensor data") -> np.ndarray:
 
 
 class Tensor:
-    """An n-dimensional array that records the operations made with it, for `backward()`."""
+    """An n-dimensional array that records the operations made with it, for `backward()`.
+
+    `Tensor(data, requires_grad=False, name=None)`: `data` is anything `np.asarray` takes (an ndarray is
+    shared, not copied); floating dtypes are kept, integers and bools become float64, anything else is a
+    `TypeError`. `requires_grad` (also an attribute) says whether backward passes compute this tensor's
+    gradient, and whether operations on it build a graph; `name` labels its node in graphs and errors.
+    """
 
     __slots__ = (
         "__weakref__",
@@ -134,6 +140,7 @@ class Tensor:
 
     @property
     def name(self) -> str | None:
+        """The tensor's name, drawn on its node of a graph and used in error messages; None if unnamed."""
         return self._name
 
     @name.setter
@@ -159,22 +166,27 @@ class Tensor:
 
     @property
     def shape(self) -> tuple[int, ...]:
+        """The shape of the data, as `ndarray.shape`."""
         return self._data.shape
 
     @property
     def ndim(self) -> int:
+        """The number of axes, as `ndarray.ndim`."""
         return self._data.ndim
 
     @property
     def size(self) -> int:
+        """The number of elements, as `ndarray.size`."""
         return self._data.size
 
     @property
     def dtype(self) -> np.dtype:
+        """The data's dtype: a floating type (float64 unless a float32 or float16 array was given)."""
         return self._data.dtype
 
     @property
     def T(self) -> Tensor:
+        """The axes reversed (the transpose of a matrix), as `ndarray.T`; an operation of the graph."""
         return ops.transpose(self)
 
     @property
@@ -183,11 +195,13 @@ class Tensor:
         return ops.matrix_transpose(self)
 
     def item(self) -> float:
+        """The value of a one-element tensor as a Python float (an error for more elements, as NumPy's)."""
         if state.tracing:
             raise self._read_in_trace("t.item()")
         return self._data.item()
 
     def numpy(self) -> np.ndarray:
+        """The data, the ndarray itself (not a copy): its values, without a gradient."""
         if state.tracing:
             raise self._read_in_trace("t.numpy()")
         return self._data
@@ -197,6 +211,7 @@ class Tensor:
         return Tensor(self._data, name=self.name)
 
     def zero_grad(self) -> None:
+        """Set `.grad` back to None; gradients accumulate until then."""
         self._grad = None
 
     def __copy__(self) -> Tensor:
@@ -350,24 +365,31 @@ class Tensor:
     __hash__ = object.__hash__
 
     def add(self, other: Any) -> Tensor:
+        """`self + other`, broadcasting as NumPy."""
         return ops.add(self, other)
 
     def sub(self, other: Any) -> Tensor:
+        """`self - other`, broadcasting as NumPy."""
         return ops.sub(self, other)
 
     def mul(self, other: Any) -> Tensor:
+        """`self * other`, elementwise, broadcasting as NumPy."""
         return ops.mul(self, other)
 
     def div(self, other: Any) -> Tensor:
+        """`self / other`, elementwise, broadcasting as NumPy."""
         return ops.div(self, other)
 
     def neg(self) -> Tensor:
+        """`-self`."""
         return ops.neg(self)
 
     def pow(self, exponent: float) -> Tensor:
+        """`self ** exponent` for a number `exponent`."""
         return ops.pow(self, exponent)
 
     def matmul(self, other: Any) -> Tensor:
+        """`self @ other`, the matrix product; a shape mismatch names both shapes."""
         return ops.matmul(self, other)
 
     def transpose(self, *axes: int | tuple[int, ...] | None) -> Tensor:
@@ -377,70 +399,91 @@ class Tensor:
         return ops.transpose(self, tuple(axes) if axes else None)
 
     def reshape(self, *shape: int | tuple[int, ...]) -> Tensor:
+        """The same values in a new shape: `t.reshape(2, 3)` or `t.reshape((2, 3))`; -1 for the rest."""
         return ops.reshape(self, *shape)
 
     def exp(self) -> Tensor:
+        """`e ** self`, elementwise."""
         return ops.exp(self)
 
     def log(self) -> Tensor:
+        """The natural logarithm, elementwise (`log(0) = -inf`, as NumPy's)."""
         return ops.log(self)
 
     def sigmoid(self) -> Tensor:
+        """`1 / (1 + exp(-self))`, elementwise, stable for any value (no overflow at -1000)."""
         return ops.sigmoid(self)
 
     def relu(self) -> Tensor:
+        """`max(self, 0)`, elementwise; its derivative at 0 is 0."""
         return ops.relu(self)
 
     def tanh(self) -> Tensor:
+        """The hyperbolic tangent, elementwise."""
         return ops.tanh(self)
 
     def sum(self, axis: int | tuple[int, ...] | None = None, keepdims: bool = False) -> Tensor:
+        """The sum over `axis` (all axes when None), keeping the summed axes as length 1 if `keepdims`."""
         if axis is None and not keepdims:  # the cost's sum: the call without options is the fast one
             return ops.sum(self)
         return ops.sum(self, axis=axis, keepdims=keepdims)
 
     def mean(self, axis: int | tuple[int, ...] | None = None, keepdims: bool = False) -> Tensor:
+        """The mean over `axis` (all axes when None), keeping the averaged axes as length 1 if `keepdims`."""
         if axis is None and not keepdims:
             return ops.mean(self)
         return ops.mean(self, axis=axis, keepdims=keepdims)
 
     def abs(self) -> Tensor:
+        """`|self|`, elementwise; its derivative at 0 is 0."""
         return ops.abs(self)
 
     def sqrt(self) -> Tensor:
+        """The square root, elementwise."""
         return ops.sqrt(self)
 
     def maximum(self, other: Any) -> Tensor:
+        """The larger of `self` and `other`, elementwise; where equal, each gets half the gradient."""
         return ops.maximum(self, other)
 
     def minimum(self, other: Any) -> Tensor:
+        """The smaller of `self` and `other`, elementwise; where equal, each gets half the gradient."""
         return ops.minimum(self, other)
 
     def clip(self, min: Any = None, max: Any = None) -> Tensor:
+        """The values limited to `[min, max]` (either may be None); the gradient passes inside them."""
         return ops.clip(self, min, max)
 
     def max(self, axis: int | tuple[int, ...] | None = None, keepdims: bool = False) -> Tensor:
+        """The largest value over `axis` (all axes when None); tied elements share the gradient equally."""
         return ops.max(self, axis=axis, keepdims=keepdims)
 
     def min(self, axis: int | tuple[int, ...] | None = None, keepdims: bool = False) -> Tensor:
+        """The smallest value over `axis` (all axes when None); tied elements share the gradient equally."""
         return ops.min(self, axis=axis, keepdims=keepdims)
 
     def logsumexp(self, axis: int | tuple[int, ...] | None = None, keepdims: bool = False) -> Tensor:
+        """`log(sum(exp(self)))` over `axis`, computed stably (the max subtracted first)."""
         return ops.logsumexp(self, axis=axis, keepdims=keepdims)
 
     def softmax(self, axis: int | tuple[int, ...]) -> Tensor:
+        """`exp(self) / sum(exp(self))` over `axis`, which is required (the lab's classes are on axis 0)."""
         return ops.softmax(self, axis=axis)
 
     def log_softmax(self, axis: int | tuple[int, ...]) -> Tensor:
+        """`self - logsumexp(self)` over `axis`, which is required: the stable log of `softmax`."""
         return ops.log_softmax(self, axis=axis)
 
     def expand_dims(self, axis: int | tuple[int, ...]) -> Tensor:
+        """A new axis of length 1 at `axis`, as `np.expand_dims`."""
         return ops.expand_dims(self, axis=axis)
 
     def squeeze(self, axis: int | tuple[int, ...] | None = None) -> Tensor:
+        """The axes of length 1 removed (only `axis`, when given), as `np.squeeze`."""
         return ops.squeeze(self, axis=axis)
 
     def broadcast_to(self, shape: tuple[int, ...]) -> Tensor:
+        """The tensor repeated to `shape` as NumPy broadcasts it; the gradient is summed back."""
         return ops.broadcast_to(self, shape=shape)
 
     # ----- backward pass ------------------------------------------------------------------------
