@@ -86,9 +86,10 @@ def rule_source(rule: Callable[..., Any]) -> str:
     first = rule.__code__.co_firstlineno  # 1-based
     tree = ast.parse("".join(lines))
     for node in ast.walk(tree):
-        if isinstance(node, ast.stmt) and node.lineno <= first <= (node.end_lineno or node.lineno):
-            if not isinstance(node, ast.FunctionDef | ast.ClassDef | ast.If | ast.With | ast.For):
-                return textwrap.dedent("".join(lines[node.lineno - 1 : node.end_lineno])).rstrip()
+        inside = isinstance(node, ast.stmt) and node.lineno <= first <= (node.end_lineno or node.lineno)
+        # the innermost simple statement: `sigmoid.defvjp(lambda ...)`, not a block that holds it
+        if inside and not isinstance(node, ast.FunctionDef | ast.ClassDef | ast.If | ast.With | ast.For):
+            return textwrap.dedent("".join(lines[node.lineno - 1 : node.end_lineno])).rstrip()
     return textwrap.dedent(inspect.getsource(rule)).rstrip()
 
 
@@ -150,7 +151,10 @@ def operations_page() -> str:
     for o in operations:
         head.append(f"| [`{o.name}`](#{o.name}) | `{_home(o)}` | `{o.name}{inspect.signature(o.forward)}` |")
     if skipped:
-        head += ["", "Not imported at this build (a missing optional dependency): " + ", ".join(skipped) + "."]
+        head += [
+            "",
+            "Not imported at this build (a missing optional dependency): " + ", ".join(skipped) + ".",
+        ]
     sections: list[str] = []
     module = None
     for o in operations:
@@ -170,4 +174,3 @@ def on_files(files: Any, config: Any) -> Any:
 
 
 __all__ = ["on_files", "operation_section", "operations_page", "registered_operations", "rule_source"]
-
