@@ -13,8 +13,10 @@ import importlib
 import inspect
 import logging
 import pkgutil
+import sys
 import textwrap
 from collections.abc import Callable, Iterator
+from pathlib import Path
 from typing import Any
 
 PAGE = "reference/operations.md"
@@ -61,21 +63,32 @@ def _home(operation: Any) -> str:
     return operation.forward.__module__
 
 
-def rule_functions(operation: Any) -> tuple[Callable[..., Any], ...]:
-    """The function(s) registered with `defvjp`: `.rule` (one for all inputs) or `.rules` (one per input).
+# Where an Op keeps its rule: one function for all inputs, or one per input (named `rules` before the
+# core was cut into modules, `input_rules` after).
+ONE_RULE = "rule"
+PER_INPUT = ("input_rules", "rules")
 
-    Raises AttributeError when `Op` has neither attribute, so that a rename in the core fails the docs
-    tests and the build loudly instead of printing an empty rule.
+
+def rule_functions(operation: Any) -> tuple[Callable[..., Any], ...]:
+    """The function(s) registered with `defvjp`: `.rule` (one for all inputs) or one per input.
+
+    Raises LookupError when none is found: every operation of minigrad and nets has a rule, so an empty
+    answer means that `Op` keeps its rules under a name this hook does not know (a rename in the core),
+    and the page would silently show no rules. The message lists the attributes the Op has.
     """
-    if not hasattr(operation, "rule") and not hasattr(operation, "rules"):
-        raise AttributeError(
-            f"{type(operation).__name__} {operation.name!r} has neither .rule nor .rules: the rule table "
-            "changed shape; update docs/hooks/operations.py (rule_functions)"
-        )
-    rule = getattr(operation, "rule", None)
+    rule = getattr(operation, ONE_RULE, None)
     if rule is not None:
         return (rule,)
-    return tuple(getattr(operation, "rules", None) or ())
+    for attribute in PER_INPUT:
+        rules = getattr(operation, attribute, None)
+        if rules:
+            return tuple(rules)
+    attributes = sorted(a for a in vars(operation) if not a.startswith("__"))
+    places = ", ".join("." + a for a in (ONE_RULE, *PER_INPUT))
+    raise LookupError(
+        f"operation {operation.name!r}: no rule found in {places} (it has {attributes}); "
+        "if Op renamed them, update docs/hooks/operations.py (rule_functions)"
+    )
 
 
 def rule_source(rule: Callable[..., Any]) -> str:
@@ -110,10 +123,7 @@ def operation_section(operation: Any) -> str:
         f"{_public_names(operation)}Defined in `{_home(operation)}`, line {line}.",
         "",
     ]
-    if sources:
-        parts += ["Rule:", "", "```python", "\n\n".join(sources), "```", ""]
-    else:
-        parts += ["*No rule registered: calling it on a tensor that requires a gradient is an error.*", ""]
+    parts += ["Rule:", "", "```python", "\n\n".join(sources), "```", ""]
     return "\n".join(parts)
 
 
@@ -163,6 +173,14 @@ def operations_page() -> str:
             sections.append(f"## `{module}`\n")
         sections.append(operation_section(o))
     return "\n".join(head) + "\n\n" + "\n".join(sections)
+
+
+def on_config(config: Any) -> Any:
+    """MkDocs event: import `minigrad` and `nets` from this checkout, not from wherever pip installed them."""
+    root = str(Path(config.config_file_path).resolve().parent)
+    if root not in sys.path:
+        sys.path.insert(0, root)
+    return config
 
 
 def on_files(files: Any, config: Any) -> Any:

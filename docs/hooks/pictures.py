@@ -1,6 +1,6 @@
 """MkDocs hook: the pictures and the commands' printed reports, made by running the commands at build time.
 
-The three jobs run side by side in a temporary folder, once per build (about 15 s on two cores). Their
+The three jobs run one after the other in a temporary folder, once per build (about 15 s). Their
 pictures join the site as `generated/...` (never committed), and their reports replace the markers
 `<!-- output: NAME -->` in the pages, so that what a page shows is what the code prints today.
 Without the Graphviz programs, the graph is a placeholder picture that says so (CI has them).
@@ -46,23 +46,19 @@ def run_jobs(root: Path, folder: Path) -> dict[str, str]:
             at = arguments.index("--graph")
             arguments = arguments[:at] + arguments[at + 2 :]
         commands[name] = ["python", "-m", name, *arguments]
-    running = {
-        name: subprocess.Popen(
+    reports = {}
+    for name, command in commands.items():  # one after the other: the reports' timings are a lone run's
+        run = subprocess.run(
             [sys.executable, *command[1:]],
             cwd=folder,
             env=environment,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE,
+            capture_output=True,
             text=True,
+            timeout=300,
         )
-        for name, command in commands.items()
-    }
-    reports = {}
-    for name, process in running.items():
-        out, err = process.communicate(timeout=300)
-        if process.returncode != 0:
-            raise RuntimeError(f"docs: `{' '.join(commands[name])}` failed ({process.returncode}):\n{err}")
-        reports[name] = f"$ {' '.join(commands[name])}\n{out.rstrip()}"
+        if run.returncode != 0:
+            raise RuntimeError(f"docs: `{' '.join(command)}` failed ({run.returncode}):\n{run.stderr}")
+        reports[name] = f"$ {' '.join(command)}\n{run.stdout.rstrip()}"
     if not has_dot:
         (folder / "twolayer_graph.svg").write_text(NO_DOT_SVG, encoding="utf-8")
     return reports

@@ -132,8 +132,15 @@ def test_a_new_package_of_operations_is_found(tmp_path, monkeypatch):
 
 
 def test_a_renamed_rule_attribute_fails_loudly():
-    class NotAnOp:
-        name = "mystery"
+    """An Op whose rules sit under a name the hook does not know is an error, not a page without rules."""
 
-    with pytest.raises(AttributeError, match=r"neither \.rule nor \.rules"):
-        hook.rule_functions(NotAnOp())
+    class RenamedOp:
+        def __init__(self):
+            self.name = "mystery"
+            self.rule = None
+            self.vjps = (lambda g, out, x: g,)
+
+    with pytest.raises(
+        LookupError, match=r"operation 'mystery': no rule found in \.rule, .* \['name', 'rule', 'vjps'\]"
+    ):
+        hook.rule_functions(RenamedOp())
