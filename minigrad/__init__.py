@@ -1,9 +1,11 @@
 """minigrad: a small reverse-mode automatic differentiation engine on NumPy."""
 
+from minigrad import methods  # noqa: F401  (attaches the operators and methods to Tensor)
+from minigrad.backward import grad
 from minigrad.compile import compile
 from minigrad.gradcheck import GradcheckError, gradcheck
-from minigrad.graph import draw_graph, save_graph, to_dot
 from minigrad.mode import TraceError, is_grad_enabled, no_grad
+from minigrad.op import Op, op
 from minigrad.ops import (
     abs,
     add,
@@ -40,7 +42,7 @@ from minigrad.ops import (
     transpose,
     where,
 )
-from minigrad.tensor import Op, Tensor, grad, op
+from minigrad.tensor import Tensor
 
 __all__ = [
     "GradcheckError",
@@ -91,3 +93,14 @@ __all__ = [
     "transpose",
     "where",
 ]
+
+# Drawing needs the graphviz package, which `import minigrad` does not import until a graph is drawn.
+_DRAWING = ("draw_graph", "save_graph", "to_dot")
+
+
+def __getattr__(name: str) -> object:
+    if name in _DRAWING:
+        from minigrad import graph
+
+        return getattr(graph, name)
+    raise AttributeError(f"module 'minigrad' has no attribute {name!r}")

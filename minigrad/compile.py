@@ -26,8 +26,10 @@ from typing import Any
 
 import numpy as np
 
+from minigrad.backward import add_gradient, fit_gradient
 from minigrad.mode import TraceError, state
-from minigrad.tensor import Op, Tensor, add_gradient, as_array, creation_number, fit_gradient, operation_of
+from minigrad.op import Op, operation_of
+from minigrad.tensor import Tensor, as_array, creation_number
 
 __all__ = ["Compiled", "TraceError", "compile"]
 
@@ -187,11 +189,11 @@ class Trace:
             if not needs[k]:
                 continue
             wanted = tuple((position, i) for position, i in enumerate(ins) if needs[i])
-            if fn.rules is not None and not options and len(ins) in (1, 2):
+            if fn.input_rules is not None and not options and len(ins) in (1, 2):
                 a, b = ins[0], ins[1] if len(ins) == 2 else -1
                 for n, (position, i) in enumerate(wanted):
                     index, last = len(plan), n == len(wanted) - 1
-                    plan.append((k, last, fn.rules[position], a, b, i, index in sure, index, fn))
+                    plan.append((k, last, fn.input_rules[position], a, b, i, index in sure, index, fn))
             else:
                 plan.append((k, True, None, -1, -1, -1, False, len(plan), (fn, ins, options, wanted)))
         return plan
@@ -298,9 +300,9 @@ def _replay_equation(
     """The rules of an operation with options, one rule for all inputs, or more than two inputs."""
     fn, ins, options, wanted = equation
     inputs = [vals[i] for i in ins]
-    results = fn.vjp(g, out, inputs, options) if fn.rules is None else None
+    results = fn.vjp(g, out, inputs, options) if fn.input_rules is None else None
     for position, i in wanted:
-        pg = fn.rules[position](g, out, *inputs, **options) if results is None else results[position]
+        pg = fn.input_rules[position](g, out, *inputs, **options) if results is None else results[position]
         if pg is None:
             continue
         pg, mine = fit_gradient(pg, vals[i], fn.name)

@@ -7,7 +7,8 @@ from typing import Any
 
 import numpy as np
 
-from minigrad.tensor import Tensor, grad
+from minigrad.backward import grad
+from minigrad.tensor import Tensor
 
 
 class GradcheckError(AssertionError):

@@ -65,31 +65,31 @@ def arrays(
         raise ValueError(f"arrays: min_value {min_value} is greater than max_value {max_value}")
     if min_magnitude < 0:
         raise ValueError(f"arrays: min_magnitude must be >= 0, got {min_magnitude}")
-    float_type = np.dtype(dtype).type
-
-    def floats(low: float, high: float) -> st.SearchStrategy[float]:
-        # hypothesis wants bounds the dtype holds exactly: round them inwards.
-        inner_low, inner_high = float_type(low), float_type(high)
-        if inner_low < low:
-            inner_low = np.nextafter(inner_low, float_type(np.inf))
-        if inner_high > high:
-            inner_high = np.nextafter(inner_high, float_type(-np.inf))
-        return st.floats(
-            float(inner_low),
-            float(inner_high),
-            width=np.dtype(dtype).itemsize * 8,
-            allow_nan=False,
-            allow_infinity=False,
-        )
-
     parts = []
     if min_value < 0 and min_value <= -min_magnitude:
-        parts.append(floats(min_value, min(max_value, -min_magnitude)))
+        parts.append(_floats(min_value, min(max_value, -min_magnitude), dtype))
     if max_value >= min_magnitude:
-        parts.append(floats(max(min_value, min_magnitude), max_value))
+        parts.append(_floats(max(min_value, min_magnitude), max_value, dtype))
     if not parts:
         raise ValueError(f"arrays: no value in [{min_value}, {max_value}] has magnitude >= {min_magnitude}")
     return hnp.arrays(dtype, shapes() if shape is None else shape, elements=st.one_of(parts))
+
+
+def _floats(low: float, high: float, dtype: Any) -> st.SearchStrategy[float]:
+    """Floats of `dtype` in [low, high]: hypothesis wants bounds the dtype holds exactly, so round inwards."""
+    float_type = np.dtype(dtype).type
+    inner_low, inner_high = float_type(low), float_type(high)
+    if inner_low < low:
+        inner_low = np.nextafter(inner_low, float_type(np.inf))
+    if inner_high > high:
+        inner_high = np.nextafter(inner_high, float_type(-np.inf))
+    return st.floats(
+        float(inner_low),
+        float(inner_high),
+        width=np.dtype(dtype).itemsize * 8,
+        allow_nan=False,
+        allow_infinity=False,
+    )
 
 
 def tensors(
@@ -130,9 +130,7 @@ def assert_grads_match(
         Tensor(np.array(x.data), requires_grad=x.requires_grad, name=x.name) if isinstance(x, Tensor) else x
         for x in inputs
     ]
-    low_precision = any(isinstance(x, Tensor) and x.dtype.itemsize < 8 for x in copies)
-    atol = (1e-4 if low_precision else 1e-9) if atol is None else atol
-    rtol = (1e-3 if low_precision else 1e-6) if rtol is None else rtol
+    atol, rtol = _tolerances(copies, atol, rtol)
 
     out = _output_of(fn, copies)
     upstream = _upstream_for(out, upstream)
@@ -140,14 +138,26 @@ def assert_grads_match(
 
     values = [np.array(x.data) if isinstance(x, Tensor) else x for x in copies]
     expected = list(analytic(upstream.copy(), *values))
-    if len(expected) != len(inputs):
+    _compare_all(copies, expected, out.shape, atol, rtol)
+
+
+def _compare_all(copies: list[Any], expected: list[Any], out_shape: Shape, atol: float, rtol: float) -> None:
+    if len(expected) != len(copies):
         raise ValueError(
-            f"assert_grads_match: analytic returned {len(expected)} gradients for {len(inputs)} inputs"
+            f"assert_grads_match: analytic returned {len(expected)} gradients for {len(copies)} inputs"
         )
     for i, (x, want) in enumerate(zip(copies, expected)):
         if isinstance(x, Tensor) and x.requires_grad:
             which = f"input {i}" + (f" ({x.name!r})" if x.name else "") + f" of shape {x.shape}"
-            _assert_close(which, x, want, out.shape, atol, rtol)
+            _assert_close(which, x, want, out_shape, atol, rtol)
+
+
+def _tolerances(inputs: list[Any], atol: float | None, rtol: float | None) -> tuple[float, float]:
+    """The defaults: tight for float64, looser when an input has a smaller float type."""
+    low_precision = any(isinstance(x, Tensor) and x.dtype.itemsize < 8 for x in inputs)
+    atol = (1e-4 if low_precision else 1e-9) if atol is None else atol
+    rtol = (1e-3 if low_precision else 1e-6) if rtol is None else rtol
+    return atol, rtol
 
 
 def _output_of(fn: Callable[..., Tensor], inputs: list[Any]) -> Tensor:

@@ -54,7 +54,8 @@ def members_of(cls):
     for name, member in vars(cls).items():
         if name.startswith("_"):
             continue
-        if inspect.isfunction(member) or isinstance(member, property | staticmethod | classmethod):
+        # Methods may be functions, or operations attached as they are (`Tensor.sum` is `mg.sum`).
+        if callable(member) or isinstance(member, property | staticmethod | classmethod):
             yield pytest.param(member, id=f"{cls.__module__}.{cls.__qualname__}.{name}")
 
 

@@ -197,7 +197,7 @@ def test_it_composes_with_the_strategies_as_a_user_would(n, m, data):
 
 def test_importing_minigrad_does_not_import_hypothesis():
     code = "import sys, minigrad; print('hypothesis' in sys.modules)"
-    root = Path(__file__).resolve().parents[1]
+    root = Path(__file__).resolve().parents[2]
     result = subprocess.run(
         [sys.executable, "-c", code], capture_output=True, text=True, check=True, cwd=root
     )

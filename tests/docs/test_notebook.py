@@ -16,7 +16,7 @@ from pathlib import Path
 
 import pytest
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 NOTEBOOK = ROOT / "examples" / "lab.ipynb"
 STEPS = ("## Step 1", "## Step 2", "## Step 3", "## Step 4")
 PNG_MAGIC = b"\x89PNG\r\n\x1a\n"

@@ -12,7 +12,7 @@ import numpy as np
 import pytest
 from stopping import terminated_while_saving
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
 pytest.importorskip("sklearn", reason='the digits need scikit-learn: pip install -e ".[digits]"')
 

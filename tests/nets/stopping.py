@@ -6,7 +6,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 
 # np.savez replaced by a save that writes part of the file, says so, then waits: the signal arrives then.
 SLOW_SAVE = (

@@ -380,7 +380,7 @@ def test_without_graphviz_rendering_says_how_to_install_it(tmp_path, no_dot_on_p
 
 def test_the_committed_picture_of_the_labs_network_has_its_named_nodes():
     # Made by `python -m nets.twolayer --graph docs/twolayer_graph.svg`.
-    path = pathlib.Path(__file__).resolve().parent.parent / "docs" / "twolayer_graph.svg"
+    path = pathlib.Path(__file__).resolve().parents[2] / "docs" / "twolayer_graph.svg"
     root = ET.parse(path).getroot()
     titles = {t.text for t in root.iter(f"{SVG}title")}
     assert {"W1", "b1", "W2", "b2", "X", "Y", "Z1", "A1", "Z2", "A2", "J"} <= titles

@@ -1,0 +1,242 @@
+"""How an operation enters the graph: `@op` makes a NumPy function an operation, `defvjp` gives it its rule.
+
+An operation is a forward function on NumPy arrays and a rule, its vector-Jacobian product: given the
+gradient `g` of the output, the output and the inputs, the gradient of each input. The built-in
+operations (`ops/`) and a user's own are made the same way:
+
+    @op
+    def exp(x):
+        return np.exp(x)
+
+    exp.defvjp(lambda g, out, x: g * out)      # d(e^x) = e^x dx
+
+Calling an operation lifts its arguments to Tensors (a Python number takes the dtype of the Tensor
+beside it), runs the forward function on their arrays, and returns a Tensor that remembers the
+operation, its inputs and its options: a node of the graph, which `backward.py` walks.
+"""
+
+from __future__ import annotations
+
+import functools
+import inspect
+import types
+from collections.abc import Callable, Sequence
+from typing import Any
+
+import numpy as np
+
+from minigrad.mode import TraceError, state
+from minigrad.tensor import Tensor, as_array, node
+
+_PYTHON_NUMBERS = (float, int, bool)
+NO_OPTIONS: dict[str, Any] = {}
+
+
+class Op:
+    """An operation: a forward function on NumPy arrays, and its rule (`defvjp`) for the backward pass.
+
+    Made by `@op`. The forward function's leading parameters without a default are its inputs (all
+    positional arguments where it takes `*inputs`); the others are options, passed to the forward
+    function and to the rule alike (`sum(x, axis=0)`).
+    """
+
+    def __init__(self, forward: Callable[..., Any], name: str | None = None) -> None:
+        functools.update_wrapper(self, forward)
+        self.forward = forward
+        self.name = name or forward.__name__
+        # The rule: one function for all inputs (`rule`), or one per input (`input_rules`), never both.
+        self.rule: Callable[..., Any] | None = None
+        self.input_rules: tuple[Callable[..., Any], ...] | None = None
+        self.n_inputs, self.variadic, self._option_names = _inputs_and_options(forward)
+
+    def defvjp(self, *rules: Callable[..., Any]) -> Callable[..., Any]:
+        """Register the rule: `rule(g, out, *inputs, **options)` gives each input's gradient.
+
+        One function returns a tuple, one gradient per input (None for one that needs none). Or give
+        one function per input, each returning that input's gradient: it is only called for an input
+        that needs one (`matmul`'s rule never computes dX for the data X). Returns the first function,
+        so that `@softplus.defvjp` works as a decorator.
+        """
+        if not rules or not all(callable(r) for r in rules):
+            raise TypeError(f"{self.name}.defvjp: give one rule, or one per input, as functions")
+        if len(rules) == 1 and (self.variadic or self.n_inputs != 1):
+            self.rule, self.input_rules = rules[0], None
+        elif not self.variadic and len(rules) == self.n_inputs:
+            self.rule, self.input_rules = None, rules
+        else:
+            raise TypeError(
+                f"{self.name}.defvjp: {len(rules)} rules for an operation of {self.n_inputs} inputs; "
+                "give one rule that returns a tuple, or one per input"
+            )
+        return rules[0]
+
+    def __call__(self, *args: Any, **options: Any) -> Tensor:
+        if len(args) != self.n_inputs and not self.variadic:
+            args = self._bind(args, options)
+        inputs = lift(args)
+        if inputs is None:  # no Tensor among the arguments
+            if state.rules_on_arrays:  # inside a rule on an ordinary backward pass: arrays in, array out
+                return self.forward(*args, **options)
+            inputs = tuple(Tensor(a) for a in args)
+        data = self.run_forward(inputs, options)
+        if state.grad_enabled:
+            for t in inputs:
+                if t.requires_grad:
+                    self._check_rule()
+                    return node(data, True, inputs, self, options or None)
+        elif state.tracing and any(t.requires_grad for t in inputs):
+            raise TraceError(
+                f"{self.name} under no_grad() while mg.compile traces the function: its result would be "
+                "recorded as a constant, fixed at the traced values. Compute it outside the compiled "
+                "function and pass it in as an argument that does not require a gradient"
+            )
+        return node(data, False, (), None, None)
+
+    def run_forward(self, inputs: Sequence[Tensor], options: dict[str, Any]) -> np.ndarray:
+        """The forward function on the inputs' arrays: a floating array, or NumPy's error named for us."""
+        try:
+            if len(inputs) == 1:  # the common case without building a list
+                data = self.forward(inputs[0]._data, **options)
+            else:
+                data = self.forward(*[t._data for t in inputs], **options)
+        except ValueError as error:
+            raise _named_error(self.name, error, inputs) from None
+        # NumPy returns a scalar, not an array, from a ufunc or a full reduction of 0-d inputs.
+        if type(data) is not np.ndarray or data.dtype.kind != "f":
+            data = as_array(data, f"{self.name}'s output")
+        return data
+
+    def _check_rule(self) -> None:
+        if self.rule is None and self.input_rules is None:
+            raise NotImplementedError(
+                f"{self.name} has no rule for the backward pass: register one with "
+                f"@{self.name}.defvjp (or call it under no_grad())"
+            )
+
+    def _bind(self, args: tuple[Any, ...], options: dict[str, Any]) -> tuple[Any, ...]:
+        """Positional arguments past the inputs fill the options in order: `sum(x, 0)` is `sum(x, axis=0)`."""
+        extra = args[self.n_inputs :]
+        if len(args) < self.n_inputs or len(extra) > len(self._option_names):
+            raise TypeError(
+                f"{self.name} takes {self.n_inputs} input(s) and the options {self._option_names}; "
+                f"got {len(args)} positional arguments"
+            )
+        for option, value in zip(self._option_names, extra):
+            if option in options:
+                raise TypeError(f"{self.name}: {option} given twice")
+            options[option] = value
+        return args[: self.n_inputs]
+
+    def vjp(self, g: Any, out: Any, inputs: Sequence[Any], options: dict[str, Any]) -> Sequence[Any]:
+        """Every input's gradient from the one rule, checked against its contract: one per input."""
+        grads = self.rule(g, out, *inputs, **options)
+        if self.n_inputs == 1 and not self.variadic and not isinstance(grads, tuple | list):
+            grads = (grads,)
+        if not isinstance(grads, tuple | list) or len(grads) != len(inputs):
+            got = len(grads) if isinstance(grads, tuple | list) else type(grads).__name__
+            raise ValueError(
+                f"{self.name}'s rule returned {got} gradients for {len(inputs)} inputs; "
+                "it must return one per input (None for one that needs none)"
+            )
+        return grads
+
+    def only_gradient(self, grads: Any) -> Any:
+        """A rule's gradient for one input: itself, or the one in a tuple (an error if it held more)."""
+        if type(grads) is not tuple and type(grads) is not list:
+            return grads
+        if len(grads) != 1:
+            raise ValueError(
+                f"{self.name}'s rule returned {len(grads)} gradients for 1 input; "
+                "it must return one per input (None for one that needs none)"
+            )
+        return grads[0]
+
+    # An operation is a method of the Tensor too (`Tensor.exp = exp` makes `t.exp()`), as a function is.
+    def __get__(self, instance: Any, owner: Any = None) -> Any:
+        return self if instance is None else types.MethodType(self, instance)
+
+    def __repr__(self) -> str:
+        return f"<minigrad operation {self.name}>"
+
+    # An operation is one object, as a function is: copies of a graph share it, and pickles name it.
+    def __copy__(self) -> Op:
+        return self
+
+    def __deepcopy__(self, memo: dict[int, Any]) -> Op:
+        return self
+
+    def __reduce__(self) -> str:
+        return self.__qualname__
+
+
+def op(forward: Callable[..., Any] | None = None, *, name: str | None = None) -> Any:
+    """Make a NumPy function an operation of the graph; give it a rule with `.defvjp`.
+
+    `@op` or `@op(name="softplus")`. The function takes arrays and returns one array.
+    """
+    if forward is None:
+        return lambda f: Op(f, name)
+    return Op(forward, name)
+
+
+def operation_of(t: Tensor) -> tuple[Op | None, dict[str, Any]]:
+    """The operation that made `t` (None for a leaf) and the options it was called with."""
+    return t._fn, t._options or NO_OPTIONS
+
+
+def _inputs_and_options(forward: Callable[..., Any]) -> tuple[int, bool, tuple[str, ...]]:
+    n_inputs, variadic, options = 0, False, []
+    for p in inspect.signature(forward).parameters.values():
+        if p.kind is p.VAR_POSITIONAL:
+            variadic = True
+        elif p.kind is p.VAR_KEYWORD:
+            continue
+        elif p.default is p.empty and p.kind is not p.KEYWORD_ONLY and not options:
+            n_inputs += 1
+        else:
+            options.append(p.name)
+    return n_inputs, variadic, tuple(options)
+
+
+def _named_error(name: str, error: ValueError, inputs: Sequence[Tensor]) -> ValueError:
+    """NumPy's error, said as the operation's: its name first, the shapes written as Python writes them."""
+    message = str(error)
+    if message.startswith(f"{name}:"):
+        return error
+    if "could not be broadcast" in message:
+        shapes = " and ".join(str(t.shape) for t in inputs)
+        return ValueError(f"{name}: shapes {shapes} cannot be broadcast together")
+    return ValueError(f"{name}: {message}")
+
+
+def lift(args: tuple[Any, ...]) -> tuple[Tensor, ...] | None:
+    """The arguments as Tensors, or None where none is a Tensor.
+
+    A Python number takes the dtype of a Tensor beside it (float32 stays float32). A subclass of Tensor
+    (a `Parameter`) is the Tensor it is.
+    """
+    if len(args) == 2:  # the common case first, without a generator
+        a, b = args
+        if isinstance(a, Tensor):
+            return args if isinstance(b, Tensor) else (a, constant(b, a._data.dtype))
+        if isinstance(b, Tensor):
+            return (constant(a, b._data.dtype), b)
+        return None
+    like = next((a for a in args if isinstance(a, Tensor)), None)
+    if like is None:
+        return None
+    if len(args) == 1:
+        return args
+    return tuple(a if isinstance(a, Tensor) else constant(a, like.dtype) for a in args)
+
+
+def constant(x: Any, dtype: np.dtype) -> Tensor:
+    """A value beside a Tensor in an operation, as a Tensor that needs no gradient."""
+    if type(x) is np.ndarray and x.dtype.kind == "f":
+        return node(x, False, (), None, None)
+    if type(x) in _PYTHON_NUMBERS:
+        return node(np.asarray(x, dtype=dtype), False, (), None, None)
+    return Tensor(x)
+
+
+__all__ = ["NO_OPTIONS", "Op", "constant", "lift", "op", "operation_of"]

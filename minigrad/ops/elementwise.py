@@ -1,0 +1,162 @@
+"""Elementwise functions, each forward beside its rule: exp, log, sigmoid, relu, tanh, abs, sqrt,
+maximum, minimum, where, clip."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from minigrad.op import op
+from minigrad.ops.common import Operand, array_of, like
+from minigrad.tensor import Tensor
+
+
+@op
+def exp(x):
+    """`e ** x`, elementwise."""
+    return np.exp(x)
+
+
+exp.defvjp(lambda g, out, x: g * out)  # d(e^x) = e^x dx
+
+
+@op
+def log(x):
+    """Natural logarithm, as NumPy: log(0) = -inf, log of a negative number is nan."""
+    return np.log(x)
+
+
+log.defvjp(lambda g, out, x: g / x)  # d(log x) = dx / x
+
+
+@op
+def sigmoid(x):
+    """1 / (1 + exp(-x)). Its own rule, not composed from exp, for the overflow below and for speed.
+
+    1 / (1 + exp(-x)) is exact to rounding for every x: for x << 0 the sum rounds to exp(-x) and the
+    quotient to exp(x). Its one flaw is that exp(-x) overflows for x < -709 (float64), where the true
+    value is below the smallest double and 1 / inf = 0 is the right answer, so that overflow is silenced.
+    """
+    s = np.negative(x, out=np.empty_like(x))
+    with np.errstate(over="ignore"):
+        np.exp(s, out=s)
+    s += 1
+    return np.reciprocal(s, out=s)
+
+
+sigmoid.defvjp(lambda g, out, x: g * (out * (1 - out)))  # d sigmoid = sigmoid (1 - sigmoid) dx
+
+
+@op
+def relu(x):
+    """max(0, x); its derivative at exactly 0 is taken as 0, as PyTorch and the lab do."""
+    return np.maximum(x, 0)
+
+
+relu.defvjp(lambda g, out, x: g * (x > 0))
+
+
+@op
+def tanh(x):
+    """The hyperbolic tangent, elementwise."""
+    return np.tanh(x)
+
+
+tanh.defvjp(lambda g, out, x: g * (1 - out * out))  # d tanh = (1 - tanh²) dx
+
+
+@op
+def abs(x):
+    """`|x|`, elementwise; its derivative at 0 is 0, as PyTorch's."""
+    return np.abs(x)
+
+
+# d|x| = sign(x) dx; sign(0) = 0, so abs'(0) = 0 as in PyTorch.
+abs.defvjp(lambda g, out, x: g * like(np.sign(array_of(x)), g))
+
+
+@op
+def sqrt(x):
+    """The square root, elementwise."""
+    return np.sqrt(x)
+
+
+sqrt.defvjp(lambda g, out, x: g / (2 * out))  # d sqrt(x) = dx / (2 sqrt(x))
+
+
+def _share(a: Any, b: Any, out: Any) -> np.ndarray:
+    """1 where `a` won, 0 where it lost, 1/2 where `a == b`: a tie splits the gradient evenly, as PyTorch."""
+    a, b = array_of(a), array_of(b)
+    return like((a > b) + 0.5 * (a == b), out)
+
+
+@op
+def maximum(a, b):
+    """The larger of `a` and `b`, elementwise; where they are equal, each gets half the gradient."""
+    return np.maximum(a, b)
+
+
+maximum.defvjp(
+    lambda g, out, a, b: g * _share(a, b, out),  # the larger input gets g
+    lambda g, out, a, b: g * _share(b, a, out),
+)
+
+
+@op
+def minimum(a, b):
+    """The smaller of `a` and `b`, elementwise; where they are equal, each gets half the gradient."""
+    return np.minimum(a, b)
+
+
+minimum.defvjp(
+    lambda g, out, a, b: g * _share(b, a, out),  # the smaller input gets g
+    lambda g, out, a, b: g * _share(a, b, out),
+)
+
+
+@op(name="where")
+def _where(a, b, *, condition):
+    """`a` where `condition` holds, else `b` (`mg.where(condition, a, b)` is the public order)."""
+    return np.where(condition, a, b)
+
+
+_where.defvjp(
+    lambda g, out, a, b, *, condition: _where(g, 0, condition=condition),  # a where chosen, else 0
+    lambda g, out, a, b, *, condition: _where(0, g, condition=condition),
+)
+
+
+def where(condition: Any, a: Operand, b: Operand) -> Tensor:
+    """`a` where `condition` holds, else `b`, as `np.where`; the condition (a bool array) has no gradient."""
+    return _where(a, b, condition=np.asarray(array_of(condition), dtype=bool))
+
+
+@op(name="clip")
+def _clip(x, *, low, high):
+    """`x` limited to `[low, high]` (`mg.clip(x, min, max)` is the public form)."""
+    return np.clip(x, low, high).astype(x.dtype, copy=False)  # float32 stays float32
+
+
+# The gradient passes where low <= x <= high (at a bound too, as PyTorch); the bounds are constants.
+_clip.defvjp(lambda g, out, x, *, low, high: _where(g, 0, condition=_inside(array_of(x), low, high)))
+
+
+def _inside(x: np.ndarray, low: Any, high: Any) -> np.ndarray:
+    inside = np.ones(x.shape, dtype=bool)
+    if low is not None:
+        inside &= x >= low
+    if high is not None:
+        inside &= x <= high
+    return inside
+
+
+def clip(x: Operand, min: Any = None, max: Any = None) -> Tensor:
+    """`x` limited to `[min, max]`, as `np.clip`; either bound may be None. The bounds have no gradient."""
+    if min is None and max is None:
+        raise ValueError("clip: give min, max or both")
+    low, high = (array_of(v) for v in (min, max))
+    return _clip(x, low=low, high=high)
+
+
+__all__ = ["abs", "clip", "exp", "log", "maximum", "minimum", "relu", "sigmoid", "sqrt", "tanh", "where"]
