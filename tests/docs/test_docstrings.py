@@ -8,6 +8,8 @@ carry a docstring of its own, so its class's docstring must name it.
 
 import importlib
 import inspect
+import re
+from pathlib import Path
 
 import pytest
 
@@ -104,3 +106,13 @@ def test_every_tensor_method_of_the_contract_is_checked():
     ids = {p.id for p in documented_objects()}
     for name in ("sum", "sigmoid", "backward", "shape", "item", "zero_grad", "T"):
         assert f"minigrad.tensor.Tensor.{name}" in ids or any(i.endswith(f"Tensor.{name}") for i in ids), name
+
+
+def test_the_api_reference_shows_every_public_name():
+    """docs/reference/minigrad.md names each of `minigrad.__all__`, in a `:::` line or a members list."""
+    page = (Path(__file__).resolve().parents[2] / "docs" / "reference" / "minigrad.md").read_text(
+        encoding="utf-8"
+    )
+    shown = set(re.findall(r"^::: minigrad\.(?:\w+\.)*(\w+)$", page, re.M))
+    shown |= set(re.findall(r"^ +- (\w+)$", page, re.M))
+    assert set(mg.__all__) <= shown, sorted(set(mg.__all__) - shown)
