@@ -94,6 +94,13 @@ __all__ = [
     "where",
 ]
 
+# The step after the lab (modules, mini-batches, saving): none of them imports an optional package.
+from minigrad import data, nn, optim
+from minigrad.saving import load, save
+
+__all__ += ["data", "load", "nn", "optim", "save"]
+
+
 # Drawing needs the graphviz package, which `import minigrad` does not import until a graph is drawn.
 _DRAWING = ("draw_graph", "save_graph", "to_dot")
 

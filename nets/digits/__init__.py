@@ -9,8 +9,11 @@ are whole numbers 0 ... K-1, and `Y = one_hot(labels, K)` is `(K, m)`, one 1 per
 
 The lab's closed form holds again at the output: `dZ[L] = A[L] - Y`, `m` times the backward pass's
 `Z[L].grad` (`output_gradients` computes both). The layers are `nets.deep`'s, with a softmax output; the
-cost is `nets.costs.compute_multiclass_cost`; training is mini-batches with `minigrad.optim` (Adam, or SGD
-with momentum). The data: scikit-learn's bundled handwritten digits (`load_digits`), or any CSV file.
+cost is `nets.costs.compute_multiclass_cost`. Training is PyTorch's loop on `minigrad.nn`: the same network
+as `nn.Sequential(nn.Linear(...), nn.ReLU(), ..., nn.Linear(...))` (`to_model`), the fused
+`F.cross_entropy`, `mg.data.batches` and `minigrad.optim` (Adam, or SGD with momentum); `W[c]` is
+`Linear.weight` as it is, and `b[c]` its bias as a column. The data: scikit-learn's bundled handwritten
+digits (`load_digits`), or any CSV file.
 """
 
 from __future__ import annotations
@@ -21,8 +24,9 @@ from typing import Any
 import numpy as np
 
 import minigrad as mg
-from minigrad import Tensor
-from minigrad.optim import SGD, Adam, Optimizer, zero_grad
+from minigrad import Tensor, nn
+from minigrad.nn import functional as F
+from minigrad.optim import SGD, Adam, Optimizer
 from nets import deep
 from nets.costs import compute_multiclass_cost
 from nets.initialisation import initialize_layers
@@ -44,12 +48,15 @@ __all__ = [
     "make_step",
     "one_hot",
     "output_gradients",
+    "parameters_of",
     "predict",
     "probabilities",
+    "to_model",
     "train",
 ]
 
 HIDDEN_ACTIVATIONS = deep.HIDDEN_ACTIVATIONS
+ACTIVATION_MODULES = {"relu": nn.ReLU, "sigmoid": nn.Sigmoid, "tanh": nn.Tanh}
 INITIALISATIONS = ("he", "lab")
 OPTIMISERS = ("adam", "sgd")
 LEARNING_RATES = {"adam": 0.002, "sgd": 0.05}  # the defaults: what trains the digits well for each
@@ -153,7 +160,34 @@ def _optimiser(
     name: str, parameters: list[Tensor], learning_rate: float | None, momentum: float
 ) -> Optimizer:
     rate = learning_rate_of(name, learning_rate)
-    return Adam(parameters, rate) if name == "adam" else SGD(parameters, rate, momentum=momentum)
+    return Adam(parameters, lr=rate) if name == "adam" else SGD(parameters, lr=rate, momentum=momentum)
+
+
+def to_model(parameters: Mapping[str, Any], hidden_activation: str = "relu") -> nn.Sequential:
+    """The network of `parameters` as `minigrad.nn` layers: `Linear, activation, ..., Linear` (the softmax
+    is in the loss, as in PyTorch). `W[c]` is already the layout of `Linear.weight` (out, in); `b[c]`, a
+    column here, becomes its vector `bias`. The values are copied."""
+    if hidden_activation not in HIDDEN_ACTIVATIONS:
+        raise ValueError(
+            f"unknown hidden activation {hidden_activation!r}; choose one of {HIDDEN_ACTIVATIONS}"
+        )
+    layers: list[nn.Module] = []
+    L = deep.number_of_layers(dict(parameters))
+    for c in range(1, L + 1):
+        W, b = array(parameters[f"W{c}"]), array(parameters[f"b{c}"])
+        linear = nn.Linear(W.shape[1], W.shape[0], dtype=W.dtype)
+        linear.load_state_dict({"weight": W, "bias": b.reshape(-1)})
+        layers += [linear, ACTIVATION_MODULES[hidden_activation]()] if c < L else [linear]
+    return nn.Sequential(*layers)
+
+
+def parameters_of(model: nn.Sequential) -> dict[str, np.ndarray]:
+    """`W1, b1, ... WL, bL` in the lab's layout from a model made by `to_model` (the arrays themselves)."""
+    linears = [layer for layer in model if isinstance(layer, nn.Linear)]
+    named = {}
+    for c, layer in enumerate(linears, start=1):
+        named[f"W{c}"], named[f"b{c}"] = layer.weight.data, layer.bias.data.reshape(-1, 1)
+    return named
 
 
 def train(
@@ -173,81 +207,73 @@ def train(
 ) -> dict[str, np.ndarray]:
     """Mini-batch training from `parameters`; returns the trained ones (new arrays).
 
-    Each epoch visits the examples once, in an order drawn from `seed`, `batch_size` at a time; each
-    batch is one `step` (forward pass to J), `J.backward()` and one optimiser step (Adam by default, or
-    SGD with `momentum`; `learning_rate` None takes `LEARNING_RATES`). `callback(epoch, parameters)` is
-    called before the first epoch (epoch 0) and after each. Raises `TrainingDivergedError` as soon as a
-    batch's cost is NaN, infinite, or far above the first batch's. With `compiled` (the default) the
-    step is `mg.compile`'s replay of a traced pass, whose J and gradients are the eager engine's to the
-    last bit; `compiled=False` runs `J.backward()` on Tensors.
+    PyTorch's loop on `to_model(parameters)`: for each batch of `mg.data.batches(X.T, labels, ...)` (a new
+    order each epoch, drawn from `seed`), `F.cross_entropy(model(xb), yb)`, `backward()`, one step of Adam
+    or SGD with `momentum` (`learning_rate` None takes `LEARNING_RATES`). `callback(epoch, parameters)`
+    is called before the first epoch (0) and after each. `TrainingDivergedError` as soon as a batch's cost
+    is NaN, infinite or far above the first's. `compiled`: `mg.compile`'s replay, the eager bits.
     """
-    leaves = {name: Tensor(array(W).copy(), requires_grad=True, name=name) for name, W in parameters.items()}
-    opt = _optimiser(optimiser, list(leaves.values()), learning_rate, momentum)
-    gradients = (_compiled_gradients if compiled else _eager_gradients)(leaves, make_step(hidden_activation))
-    Y = one_hot(labels, classes(leaves))
-    rng, m = np.random.default_rng(seed), X.shape[1]
-    current = lambda: {name: W.data for name, W in leaves.items()}  # noqa: E731
+    model, rng = to_model(parameters, hidden_activation), np.random.default_rng(seed)
+    opt = _optimiser(optimiser, list(model.parameters()), learning_rate, momentum)
+    gradients = (_compiled_gradients if compiled else _eager_gradients)(model)
     if callback is not None:
-        callback(0, current())
+        callback(0, parameters_of(model))
     costs: list[float] = []  # every batch's, to tell divergence from the first one
     for epoch in range(1, epochs + 1):
-        _epoch(gradients, opt, X, Y, rng.permutation(m), batch_size, costs)
+        for xb, yb in mg.data.batches(X.T, labels, batch_size=batch_size, shuffle=True, seed=rng):
+            costs.append(gradients(xb, yb))
+            opt.step()
+            if has_diverged(costs[-1], costs[0]):
+                raise TrainingDivergedError(len(costs), costs[-1], opt.learning_rate, costs[0])
         if callback is not None:
-            callback(epoch, current())
-    return current()
+            callback(epoch, parameters_of(model))
+    return parameters_of(model)
 
 
 Gradients = Callable[[np.ndarray, np.ndarray], float]
 
 
-def _eager_gradients(leaves: Mapping[str, Tensor], step: Callable[..., Tensor]) -> Gradients:
-    """`gradients(X, Y) -> J`: a forward pass on the leaves, and `J.backward()` to fill their `.grad`."""
+def _eager_gradients(model: nn.Sequential) -> Gradients:
+    """`gradients(xb, yb) -> J`: the loss of a batch, and `J.backward()` to fill the parameters' `.grad`."""
 
-    def gradients(X: np.ndarray, Y: np.ndarray) -> float:
-        zero_grad(leaves.values())
-        J = step(leaves, X, Y)
+    def gradients(xb: np.ndarray, yb: np.ndarray) -> float:
+        model.zero_grad()
+        J = F.cross_entropy(model(xb), yb)
         J.backward()
-        return float(J)
-
-    return gradients
-
-
-def _compiled_gradients(leaves: Mapping[str, Tensor], step: Callable[..., Tensor]) -> Gradients:
-    """The same as `_eager_gradients`, by `mg.compile`: each gradient it returns is put in `.grad`, where
-    the optimiser reads it. A last batch smaller than the others is a second signature, traced once too."""
-    names = list(leaves)
-
-    def loss(*args: Tensor) -> Tensor:
-        *parameters, X, Y = args
-        return step(dict(zip(names, parameters)), X, Y)
-
-    replay = mg.compile(loss)
-
-    def gradients(X: np.ndarray, Y: np.ndarray) -> float:
-        J, grads = replay(*leaves.values(), X, Y)
-        for W, g in zip(leaves.values(), grads):
-            W.grad = g
         return J.item()
 
     return gradients
 
 
-def _epoch(
-    gradients: Gradients,
-    opt: Optimizer,
-    X: np.ndarray,
-    Y: np.ndarray,
-    order: np.ndarray,
-    batch_size: int,
-    costs: list[float],
-) -> None:
-    """One pass over the examples in `order`, a batch at a time: forward to J, backward, one step."""
-    for first in range(0, len(order), batch_size):
-        batch = order[first : first + batch_size]
-        costs.append(gradients(X[:, batch], Y[:, batch]))
-        opt.step()
-        if has_diverged(costs[-1], costs[0]):
-            raise TrainingDivergedError(len(costs), costs[-1], opt.learning_rate, costs[0])
+def _compiled_gradients(model: nn.Sequential) -> Gradients:
+    """The same as `_eager_gradients`, by `mg.compile`. The parameters are the traced function's first
+    arguments (so each call reads their current values), and the gradients it returns are put in
+    `.grad`, where the optimiser reads them. A last batch smaller than the others is a second
+    signature, traced once too."""
+    parameters = list(model.parameters())
+
+    def loss(*args: Tensor) -> Tensor:
+        *weights, xb, yb = args
+        return F.cross_entropy(_forward(model, weights, xb), yb)
+
+    replay = mg.compile(loss)
+
+    def gradients(xb: np.ndarray, yb: np.ndarray) -> float:
+        J, grads = replay(*parameters, xb, yb)
+        for p, g in zip(parameters, grads):
+            p.grad = g
+        return J.item()
+
+    return gradients
+
+
+def _forward(model: nn.Sequential, weights: Sequence[Tensor], x: Any) -> Tensor:
+    """`model(x)`, the same operations, with `weights` (each Linear's weight and bias, in order) in place
+    of its Parameters."""
+    given = iter(weights)
+    for layer in model:
+        x = F.linear(x, next(given), next(given)) if isinstance(layer, nn.Linear) else layer(x)
+    return x
 
 
 # ----- predictions ---------------------------------------------------------------------------------

@@ -38,6 +38,7 @@ from nets.commandline import (
     train_or_predict,
 )
 from nets.datasets import DataError
+from nets.digits.modelfile import load_model, save_model
 from nets.metrics import percent
 from nets.paramfiles import ParameterFileError, check_standard_deviations, load_arrays, save_arrays
 from nets.progress import Progress
@@ -143,7 +144,12 @@ def _training_options(p: argparse.ArgumentParser) -> None:
 
 
 def _output_options(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--save", type=Path, metavar="PATH.npz", help="write the parameters and standardisation")
+    p.add_argument(
+        "--save",
+        type=Path,
+        metavar="PATH.npz|PATH.safetensors",
+        help="write the parameters and standardisation (.safetensors: a file PyTorch loads too)",
+    )
     p.add_argument(
         "--plot",
         type=Path,
@@ -159,7 +165,9 @@ def predict_parser() -> argparse.ArgumentParser:
         description="Predict classes with parameters saved by --save; report the accuracy where the data "
         "has labels.",
     )
-    p.add_argument("parameters", type=Path, metavar="PARAMS.npz", help="a file written by --save")
+    p.add_argument(
+        "parameters", type=Path, metavar="PARAMS", help="a file written by --save (.npz or .safetensors)"
+    )
     p.add_argument(
         "--data",
         required=True,
@@ -231,6 +239,9 @@ def _network(sizes: Sequence[int], activation: str) -> str:
 
 def save_parameters(path: Path, parameters: dict[str, np.ndarray], data: Data, activation: str) -> None:
     """The parameters, the features' standardisation and the activation, as plain arrays."""
+    if path.suffix.lower() == ".safetensors":  # a file PyTorch loads too (nets/digits/modelfile.py)
+        save_model(path, parameters, data.mean, data.std, activation)
+        return
     layers = str(len(parameters) // 2)
     texts = {"hidden_activation": activation, "layers": layers}
     save_arrays(path, {**parameters, "mean": data.mean, "std": data.std}, texts)
@@ -242,16 +253,14 @@ def load_parameters(path: Path) -> tuple[dict[str, np.ndarray], np.ndarray, np.n
     A file `--save` could not have written is refused as a damaged one is, its message describing the
     network the file holds: layers that do not chain, no feature, a layer of no unit, fewer than two
     classes, a standard deviation of 0 or below."""
-    arrays, texts = load_arrays(path, ("mean", "std"), ("hidden_activation", "layers"))
+    loaded = load_model(path) if path.suffix.lower() == ".safetensors" else _load_npz(path)
+    parameters, mean, std, activation = loaded
     not_saved = f"{path}: not a parameter file written by --save"
-    activation, layers = texts["hidden_activation"], texts["layers"]
-    if activation not in dg.HIDDEN_ACTIVATIONS or not layers.isdigit() or int(layers) < 1:
-        raise ParameterFileError(f"{not_saved} (hidden_activation {activation!r}, layers {layers!r})")
-    names = [f"{kind}{c}" for c in range(1, int(layers) + 1) for kind in "Wb"]
-    parameters, _ = load_arrays(path, names)
-    mean, std = arrays["mean"], arrays["std"]
+    if activation not in dg.HIDDEN_ACTIVATIONS:
+        raise ParameterFileError(f"{not_saved} (hidden_activation {activation!r})")
+    layers = len(parameters) // 2
     sizes = [parameters["W1"].shape[1]]
-    for c in range(1, int(layers) + 1):
+    for c in range(1, layers + 1):
         W, b = parameters[f"W{c}"], parameters[f"b{c}"]
         if W.shape[1] != sizes[-1] or b.shape != (W.shape[0], 1):
             sizes = []
@@ -270,6 +279,17 @@ def load_parameters(path: Path) -> tuple[dict[str, np.ndarray], np.ndarray, np.n
         raise ParameterFileError(f"{holds}, with {K} class{'es' * (K != 1)} where --save writes at least 2")
     check_standard_deviations(std, holds)
     return parameters, mean, std, activation
+
+
+def _load_npz(path: Path) -> tuple[dict[str, np.ndarray], np.ndarray, np.ndarray, str]:
+    """`(parameters, mean, std, hidden_activation)` from an .npz file written by `save_parameters`."""
+    arrays, texts = load_arrays(path, ("mean", "std"), ("hidden_activation", "layers"))
+    activation, layers = texts["hidden_activation"], texts["layers"]
+    if activation not in dg.HIDDEN_ACTIVATIONS or not layers.isdigit() or int(layers) < 1:
+        not_saved = f"{path}: not a parameter file written by --save"
+        raise ParameterFileError(f"{not_saved} (hidden_activation {activation!r}, layers {layers!r})")
+    parameters, _ = load_arrays(path, [f"{kind}{c}" for c in range(1, int(layers) + 1) for kind in "Wb"])
+    return parameters, arrays["mean"], arrays["std"], activation
 
 
 def _shapes(parameters: dict[str, np.ndarray], mean: np.ndarray, std: np.ndarray) -> list[tuple[str, tuple]]:
@@ -424,7 +444,7 @@ def _data_path(data: str) -> Path | None:
 def _check_outputs(args: argparse.Namespace) -> None:
     """Every output path, before any work: its folder and name, and none the same file as the data or as
     the other output."""
-    check_output("--save", args.save, (".npz",))
+    check_output("--save", args.save, (".npz", ".safetensors"))
     check_output("--plot", args.plot, PLOT_SUFFIXES)
     check_distinct({"--save": args.save, "--plot": args.plot}, {"--data": _data_path(args.data)})
 
