@@ -52,7 +52,14 @@ def array_of(x: Any) -> Any:
 
 
 class Tensor:
-    """An n-dimensional array that records the operations made with it, for `backward()`."""
+    """An n-dimensional array that records the operations made with it, for `backward()`.
+
+    `Tensor(data, requires_grad=False, name=None)`: `data` is anything `np.asarray` takes (an ndarray is
+    shared, not copied); floating dtypes are kept, integers and bools become float64, anything else is a
+    `TypeError`. `requires_grad` (also an attribute) says whether backward passes compute this tensor's
+    gradient, and whether operations on it build a graph; `name` labels its node in graphs and errors.
+    Every operation that acts on one tensor is also a method (`t.sum(axis=0)` is `mg.sum(t, axis=0)`).
+    """
 
     __slots__ = (
         "__weakref__",

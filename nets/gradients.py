@@ -73,6 +73,7 @@ class Combination:
 
     @property
     def label(self) -> str:
+        """How the command writes it: `relu+he`, `relu+normal:0.5`."""
         init = self.init if self.std is None else f"{self.init}:{self.std:g}"
         return f"{self.activation}+{init}"
 
@@ -124,6 +125,7 @@ def make_data(name: str, m: int, seed: int) -> tuple[np.ndarray, np.ndarray]:
 
 
 def network_parameters(combo: Combination, layer_sizes: Sequence[int], seed: int) -> dict[str, Tensor]:
+    """The layers' parameters for `combo`, as Tensors that require a gradient, named `W1`, `b1`, ..."""
     arrays = deep.initialize_layers(layer_sizes, combo.init, std=combo.std, seed=seed)
     return {name: Tensor(value, requires_grad=True, name=name) for name, value in arrays.items()}
 
@@ -148,6 +150,8 @@ def gradient_norms(
 
 @dataclass
 class TrainingRun:
+    """One training run of a combination: its costs, its accuracy, and what stopped it if anything did."""
+
     costs: list[float] = field(default_factory=list)
     accuracy: float = math.nan
     max_norm: float | None = None
@@ -176,6 +180,7 @@ class TrainingRun:
 
     @property
     def diverged(self) -> bool:
+        """Whether the outcome is a divergence (NaN, inf, or a cost that rose)."""
         return self.outcome.startswith("diverged")
 
 
@@ -232,6 +237,7 @@ def ratio(a: float, b: float) -> float:
 
 
 def gradient_table(labels: list[str], dW: list[list[float]], dZ: list[list[float]]) -> str:
+    """The table of `|dW[c]|` per layer and combination, with the ratios `dW1/dWL` and `dZ1/dZL`."""
     width = max(12, *(len(label) + 2 for label in labels))
     L = len(dW[0])
     lines = ["layer c" + "".join(f"{label:>{width}}" for label in labels)]
@@ -257,6 +263,7 @@ def gradient_verdict(dW: list[float], dZ: list[float]) -> str:
 
 
 def training_table(rows: list[tuple[str, TrainingRun]], steps: int) -> str:
+    """The table of each run's first and last cost, accuracy and outcome."""
     width = max(14, *(len(label) + 2 for label, _ in rows))
     lines = [f"{'':<{width}}{'cost at 0':>12}{'last cost':>12}{'accuracy':>10}  outcome"]
     for label, run in rows:
@@ -342,6 +349,7 @@ def _names(text: str) -> list[str]:
 
 
 def build_parser() -> argparse.ArgumentParser:
+    """The command line of `python -m nets.gradients`."""
     parser = Parser(
         prog="python -m nets.gradients",
         description="Vanishing and exploding gradients in a deep network (the lab's step 4), measured.",
@@ -386,6 +394,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def combinations_from(args: argparse.Namespace) -> list[Combination]:
+    """The combinations the command line asks for: `--combos`, or every `--activation` with every `--init`."""
     if args.combos is not None and (args.activation is not None or args.init is not None):
         raise ValueError("give either --combos or --activation/--init, not both")
     if args.activation is not None or args.init is not None:
@@ -487,6 +496,7 @@ def _clipping_verdict(label: str, run: TrainingRun) -> str:
 
 
 def print_report(found: Measurements, setting: str, args: argparse.Namespace) -> None:
+    """Print what the experiment found: both tables and a sentence per combination."""
     print(f"Gradient norms |dW[c]| after one backward pass of the cost J\n{setting}")
     print(gradient_table(found.labels, found.dW, found.dZ))
     print()

@@ -61,6 +61,7 @@ class Linear(Module):
         return F.linear(x, self.weight, self.bias)
 
     def extra_repr(self) -> str:
+        """`in_features=..., out_features=..., bias=...`, shown in the model's repr."""
         return (
             f"in_features={self.in_features}, out_features={self.out_features}, bias={self.bias is not None}"
         )
@@ -108,6 +109,7 @@ class ReLU(Module):
     """`max(x, 0)`, elementwise; its derivative at 0 is 0 (as PyTorch's and the lab's)."""
 
     def forward(self, x: Any) -> Tensor:
+        """`relu(x)`."""
         return relu(x)
 
 
@@ -115,6 +117,7 @@ class Sigmoid(Module):
     """`1 / (1 + e^-x)`, elementwise, stable at any x."""
 
     def forward(self, x: Any) -> Tensor:
+        """`sigmoid(x)`."""
         return sigmoid(x)
 
 
@@ -122,6 +125,7 @@ class Tanh(Module):
     """`tanh(x)`, elementwise."""
 
     def forward(self, x: Any) -> Tensor:
+        """`tanh(x)`."""
         return tanh(x)
 
 
@@ -144,6 +148,7 @@ class Dropout(Module):
         self.rng = seed if isinstance(seed, np.random.Generator) else np.random.default_rng(seed)
 
     def forward(self, x: Any) -> Any:
+        """`x` with elements dropped and the rest scaled, in training; `x` itself in `eval()`."""
         if not self.training or self.p == 0:
             return x
         if self.p == 1:
@@ -152,4 +157,5 @@ class Dropout(Module):
         return x * (keep / (1 - self.p))
 
     def extra_repr(self) -> str:
+        """`p=...`, shown in the model's repr."""
         return f"p={self.p}"

@@ -18,6 +18,7 @@ class BCEWithLogitsLoss(Module):
     """`F.binary_cross_entropy_with_logits(logits, target)`: the mean binary cross-entropy from logits."""
 
     def forward(self, logits: Any, target: Any) -> Tensor:
+        """The loss of `logits` against `target` (0/1 or probabilities, of the logits' shape)."""
         return F.binary_cross_entropy_with_logits(logits, target)
 
 
@@ -29,9 +30,11 @@ class CrossEntropyLoss(Module):
         self.axis = axis
 
     def forward(self, logits: Any, target: Any) -> Tensor:
+        """The loss of `logits` against `target` (class indices, or probabilities of the logits' shape)."""
         return F.cross_entropy(logits, target, axis=self.axis)
 
     def extra_repr(self) -> str:
+        """`axis=...` when it is not -1, shown in the model's repr."""
         return "" if self.axis == -1 else f"axis={self.axis}"
 
 
@@ -39,4 +42,5 @@ class MSELoss(Module):
     """`F.mse_loss(input, target)`: the mean squared difference."""
 
     def forward(self, input: Any, target: Any) -> Tensor:
+        """The mean of `(input - target) ** 2`."""
         return F.mse_loss(input, target)

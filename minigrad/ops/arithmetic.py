@@ -13,6 +13,7 @@ from minigrad.tensor import Tensor
 
 @op
 def add(a, b):
+    """`a + b`, elementwise, broadcasting as NumPy; each gradient is summed back to its input's shape."""
     return a + b
 
 
@@ -24,6 +25,7 @@ add.defvjp(
 
 @op
 def sub(a, b):
+    """`a - b`, elementwise, broadcasting as NumPy."""
     return a - b
 
 
@@ -35,6 +37,7 @@ sub.defvjp(
 
 @op
 def mul(a, b):
+    """`a * b`, elementwise, broadcasting as NumPy."""
     return a * b
 
 
@@ -46,6 +49,7 @@ mul.defvjp(
 
 @op
 def div(a, b):
+    """`a / b`, elementwise, broadcasting as NumPy."""
     return a / b
 
 
@@ -57,6 +61,7 @@ div.defvjp(
 
 @op
 def neg(x):
+    """`-x`."""
     return -x
 
 
@@ -65,6 +70,7 @@ neg.defvjp(lambda g, out, x: -g)
 
 @op(name="pow")
 def _pow(x, *, exponent):
+    """`x ** exponent` for a number `exponent` (`mg.pow` checks it is one)."""
     return x**exponent
 
 

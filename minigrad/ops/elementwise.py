@@ -14,6 +14,7 @@ from minigrad.tensor import Tensor
 
 @op
 def exp(x):
+    """`e ** x`, elementwise."""
     return np.exp(x)
 
 
@@ -58,6 +59,7 @@ relu.defvjp(lambda g, out, x: g * (x > 0))
 
 @op
 def tanh(x):
+    """The hyperbolic tangent, elementwise."""
     return np.tanh(x)
 
 
@@ -66,6 +68,7 @@ tanh.defvjp(lambda g, out, x: g * (1 - out * out))  # d tanh = (1 - tanh²) dx
 
 @op
 def abs(x):
+    """`|x|`, elementwise; its derivative at 0 is 0, as PyTorch's."""
     return np.abs(x)
 
 
@@ -75,6 +78,7 @@ abs.defvjp(lambda g, out, x: g * like(np.sign(array_of(x)), g))
 
 @op
 def sqrt(x):
+    """The square root, elementwise."""
     return np.sqrt(x)
 
 
@@ -89,6 +93,7 @@ def _share(a: Any, b: Any, out: Any) -> np.ndarray:
 
 @op
 def maximum(a, b):
+    """The larger of `a` and `b`, elementwise; where they are equal, each gets half the gradient."""
     return np.maximum(a, b)
 
 
@@ -100,6 +105,7 @@ maximum.defvjp(
 
 @op
 def minimum(a, b):
+    """The smaller of `a` and `b`, elementwise; where they are equal, each gets half the gradient."""
     return np.minimum(a, b)
 
 
@@ -111,6 +117,7 @@ minimum.defvjp(
 
 @op(name="where")
 def _where(a, b, *, condition):
+    """`a` where `condition` holds, else `b` (`mg.where(condition, a, b)` is the public order)."""
     return np.where(condition, a, b)
 
 
@@ -127,6 +134,7 @@ def where(condition: Any, a: Operand, b: Operand) -> Tensor:
 
 @op(name="clip")
 def _clip(x, *, low, high):
+    """`x` limited to `[low, high]` (`mg.clip(x, min, max)` is the public form)."""
     return np.clip(x, low, high).astype(x.dtype, copy=False)  # float32 stays float32
 
 

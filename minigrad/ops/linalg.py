@@ -12,6 +12,7 @@ from minigrad.tensor import Tensor
 
 @op(name="matmul")
 def _matmul(a, b):
+    """`a @ b`, the matrix product (`mg.matmul` checks the shapes and names both on a mismatch)."""
     return a @ b
 
 

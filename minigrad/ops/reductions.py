@@ -25,6 +25,7 @@ def _spread(g: Any, x: Any, axis: Any, keepdims: bool) -> Any:
 
 @op
 def sum(x, axis=None, keepdims=False):
+    """The sum over `axis` (all axes when None); the summed axes stay as length 1 if `keepdims`."""
     total = _total(x, None if axis is None else normalise_axes(x, axis, "sum"), keepdims)
     return total if total.dtype == x.dtype else total.astype(x.dtype)
 
@@ -34,6 +35,7 @@ sum.defvjp(lambda g, out, x, axis=None, keepdims=False: _spread(g, x, axis, keep
 
 @op
 def mean(x, axis=None, keepdims=False):
+    """The mean over `axis` (all axes when None); the averaged axes stay as length 1 if `keepdims`."""
     axes = None if axis is None else normalise_axes(x, axis, "mean")
     total = _total(x, axes, keepdims)
     count = x.size // builtins.max(total.size, 1) if x.size else 0
@@ -69,11 +71,13 @@ def _kept(y: Any, x: Any, axis: Any, keepdims: bool) -> Any:
 
 @op
 def max(x, axis=None, keepdims=False):
+    """The largest value over `axis` (all axes when None); tied elements share the gradient equally."""
     return np.max(x, axis=normalise_axes(x, axis, "max"), keepdims=keepdims)
 
 
 @op
 def min(x, axis=None, keepdims=False):
+    """The smallest value over `axis` (all axes when None); tied elements share the gradient equally."""
     return np.min(x, axis=normalise_axes(x, axis, "min"), keepdims=keepdims)
 
 

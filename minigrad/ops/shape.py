@@ -43,6 +43,7 @@ matrix_transpose.defvjp(lambda g, out, x: matrix_transpose(g))
 
 @op(name="reshape")
 def _reshape(x, *, shape):
+    """The same values in the shape `shape` (`mg.reshape` takes the shape as NumPy does)."""
     try:
         return x.reshape(shape)
     except (ValueError, TypeError):
@@ -77,6 +78,7 @@ broadcast_to.defvjp(lambda g, out, x, *, shape: g)
 
 @op(name="getitem")
 def _getitem(x, *, index):
+    """`x[index]`, NumPy's indexing (`t[...]` and `mg.getitem` check the index)."""
     return x[index]
 
 
@@ -109,6 +111,7 @@ def getitem(x: Operand, index: Any) -> Tensor:
 
 @op(name="concatenate")
 def _concatenate(*xs, axis=0):
+    """The inputs joined along an existing `axis` (`mg.concatenate` takes a list)."""
     try:
         return np.concatenate(xs, axis=axis)
     except ValueError as error:
@@ -133,6 +136,7 @@ def concatenate(tensors: Any, axis: int = 0) -> Tensor:
 
 @op(name="stack")
 def _stack(*xs, axis=0):
+    """The inputs stacked along a new `axis` (`mg.stack` takes a list)."""
     try:
         return np.stack(xs, axis=axis)
     except ValueError as error:
@@ -156,6 +160,7 @@ def stack(tensors: Any, axis: int = 0) -> Tensor:
 
 @op
 def expand_dims(x, *, axis):
+    """A new axis of length 1 at `axis`, as `np.expand_dims`."""
     try:
         return np.expand_dims(x, axis)
     except ValueError:
@@ -167,6 +172,7 @@ expand_dims.defvjp(lambda g, out, x, *, axis: g.reshape(x.shape))
 
 @op
 def squeeze(x, axis=None):
+    """The axes of length 1 removed (only `axis`, when given), as `np.squeeze`."""
     axes = normalise_axes(x, axis, "squeeze")
     if axes is not None and builtins.any(x.shape[a] != 1 for a in axes):
         raise ValueError(f"squeeze: axis {axis!r} of shape {x.shape} is not of length 1")
