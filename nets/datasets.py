@@ -9,13 +9,13 @@ there is one, so that a student can go and fix it.
 
 from __future__ import annotations
 
+import array
 import csv
 import math
 import os
 import stat
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import Any
 
 import numpy as np
 
@@ -90,25 +90,32 @@ BUILT_IN: dict[str, Callable[..., Data]] = {"moons": moons, "xor": xor, "circles
 
 
 def _number(cell: str) -> float | None:
+    """The number a cell holds, as `float` reads it, but not `1_000`: a CSV file has no digit separators
+    (`float` takes Python's, and a stray `_` is more likely a typo than a thousand)."""
+    if "_" in cell:
+        return None
     try:
         return float(cell)
     except ValueError:
         return None
 
 
-def read_table(path: str | Path) -> tuple[np.ndarray, list[int]]:
+def read_table(path: str | Path) -> tuple[np.ndarray, Sequence[int]]:
     """A CSV file's numbers as `(rows, line_numbers)`: one row per example, its line in the file beside it.
 
     A first line with no number in it is a header and skipped; blank lines are skipped. Every other cell
     must be a finite number, and every row as long as the first. A file that is not a regular file (a
     device such as /dev/zero, a pipe) or too large for memory is refused before it is read. Messages name
     lines of the file, also where a quoted field spans lines (a row's line is that of its last cell).
+    The time is linear in the size of the file, and the numbers are held as 8-byte floats as they are read.
     """
     path = Path(path)
     _check_readable(path)
     try:
         with path.open(newline="", encoding="utf-8-sig") as f:
-            rows, line_numbers, header = _parse(path, csv.reader(f))
+            table = _Table(path)
+            for cells in (reader := csv.reader(f)):
+                table.add(cells, reader.line_num)
     except FileNotFoundError:
         raise DataError(f"{path}: no such file") from None
     except IsADirectoryError:
@@ -117,46 +124,76 @@ def read_table(path: str | Path) -> tuple[np.ndarray, list[int]]:
         raise DataError(f"{path}: not a text CSV file (it is not UTF-8 text)") from None
     except (OSError, csv.Error) as e:
         raise DataError(f"{path}: cannot be read: {e}") from None
-    if not rows:
-        raise DataError(f"{path}: no data rows" + (" (only a header)" if header else " (the file is empty)"))
-    return np.array(rows, dtype=np.float64), line_numbers
+    if not table.line_numbers:
+        empty = " (only a header)" if table.header else " (the file is empty)"
+        raise DataError(f"{path}: no data rows{empty}")
+    return table.array(), table.line_numbers
 
 
-def _parse(path: Path, reader: Any) -> tuple[list[list[float]], list[int], bool]:
-    """`(rows, line_numbers, header)` from a `csv.reader`, read a record at a time."""
-    rows: list[list[float]] = []
-    line_numbers: list[int] = []
-    header = False
-    ended = 0  # the line on which the previous record ended
-    for cells in reader:
-        first, ended = ended + 1, reader.line_num
-        if all(not c.strip() for c in cells):
-            continue
-        # the line of each cell: the record's first line, plus the line breaks inside the cells before it
-        lines = [first + sum(c.count("\n") for c in cells[:k]) for k in range(len(cells))]
-        values = [_number(c) for c in cells]
-        if not rows and not header and all(v is None for v in values):
-            header = True  # the first line, and not a number in it: column names
-            continue
-        for column, (cell, value, line) in enumerate(zip(cells, values, lines), start=1):
-            if value is None:
-                raise DataError(f"{path}, line {line}, column {column}: {cell.strip()!r} is not a number")
-            if not math.isfinite(value):
-                raise DataError(
-                    f"{path}, line {line}, column {column}: {cell.strip()}; "
-                    "every value must be a finite number"
-                )
-        if rows and len(values) != len(rows[0]):
+class _Table:
+    """The rows of a CSV file as they are read, a record at a time: every number appended to one flat array
+    of 8-byte floats (a Python list of floats takes 32 bytes a number and more), each row's line beside it.
+
+    A record costs time in proportion to its length: the line of each cell, which the messages name, is
+    counted only for the cell at fault.
+    """
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self.values = array.array("d")
+        self.line_numbers = array.array("q")
+        self.columns = 0
+        self.header = False
+        self.ended = 0  # the line on which the previous record ended
+
+    def add(self, cells: list[str], ended: int) -> None:
+        """One record of `csv.reader`, which ended on line `ended`."""
+        first, self.ended = self.ended + 1, ended
+        if not any(c.strip() for c in cells):
+            return
+        values = self._numbers(cells, first)
+        if values is None:
+            return  # the header
+        line = ended - cells[-1].count("\n")  # the line of the record's last cell
+        if self.line_numbers and len(values) != self.columns:
             raise DataError(
-                f"{path}, line {lines[-1]}: {len(values)} columns, but line {line_numbers[0]} has "
-                f"{len(rows[0])}; every row needs the same number of columns"
+                f"{self.path}, line {line}: {len(values)} columns, but line {self.line_numbers[0]} has "
+                f"{self.columns}; every row needs the same number of columns"
             )
-        rows.append(values)  # type: ignore[arg-type]
-        line_numbers.append(lines[-1])
-    return rows, line_numbers, header
+        self.columns = len(values)
+        self.values.extend(values)
+        self.line_numbers.append(line)
+
+    def _numbers(self, cells: list[str], first: int) -> list[float] | None:
+        """The record's numbers, every one finite; None for the header; else a `DataError` at the cell."""
+        try:
+            if "_" not in ",".join(cells):
+                values = list(map(float, cells))
+                if all(map(math.isfinite, values)):
+                    return values
+        except ValueError:
+            pass
+        values = [_number(c) for c in cells]
+        if not self.line_numbers and not self.header and all(v is None for v in values):
+            self.header = True  # the first line, and not a number in it: column names
+            return None
+        column = next(k for k, v in enumerate(values) if v is None or not math.isfinite(v))
+        line = first + sum(c.count("\n") for c in cells[:column])
+        where, cell = f"{self.path}, line {line}, column {column + 1}", cells[column].strip()
+        if values[column] is None:
+            raise DataError(f"{where}: {cell!r} is not a number")
+        raise DataError(f"{where}: {cell}; every value must be a finite number")
+
+    def array(self) -> np.ndarray:
+        """The rows, `(m, columns)`, on the numbers read (no copy)."""
+        return np.frombuffer(self.values, dtype=np.float64).reshape(-1, self.columns)
 
 
-CSV_MEMORY_PER_BYTE = 16  # a cell of text, "0.1,", becomes a Python float in a list: 32 bytes and more
+# Bytes of memory per byte of CSV text while a file is read, measured with tracemalloc
+# (`python -m benchmarks.csv_read`): about 8 for rows of any width from a few thousand cells down to one,
+# 4.6 for MNIST's rows; the most, 24.5, for a file of one very long row of one-digit cells, whose cells
+# `csv.reader` holds at once as Python strings (about 50 bytes for the 2 of "0,"). Above that, a margin.
+CSV_MEMORY_PER_BYTE = 32
 
 
 def _check_readable(path: Path) -> None:
