@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import re
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -39,7 +40,13 @@ from nets.commandline import (
 )
 from nets.datasets import DataError
 from nets.metrics import percent
-from nets.paramfiles import ParameterFileError, check_standard_deviations, load_arrays, save_arrays
+from nets.paramfiles import (
+    ParameterFileError,
+    array_names,
+    check_standard_deviations,
+    load_arrays,
+    save_arrays,
+)
 from nets.progress import Progress
 from nets.training import TrainingDivergedError
 
@@ -244,14 +251,16 @@ def load_parameters(path: Path) -> tuple[dict[str, np.ndarray], np.ndarray, np.n
     classes, a standard deviation of 0 or below."""
     arrays, texts = load_arrays(path, ("mean", "std"), ("hidden_activation", "layers"))
     not_saved = f"{path}: not a parameter file written by --save"
-    activation, layers = texts["hidden_activation"], texts["layers"]
-    if activation not in dg.HIDDEN_ACTIVATIONS or not layers.isdigit() or int(layers) < 1:
-        raise ParameterFileError(f"{not_saved} (hidden_activation {activation!r}, layers {layers!r})")
-    names = [f"{kind}{c}" for c in range(1, int(layers) + 1) for kind in "Wb"]
+    activation, L = texts["hidden_activation"], _layers(path, texts["layers"])
+    if activation not in dg.HIDDEN_ACTIVATIONS or L is None:
+        raise ParameterFileError(
+            f"{not_saved} (hidden_activation {activation!r}, layers {texts['layers']!r})"
+        )
+    names = [f"{kind}{c}" for c in range(1, L + 1) for kind in "Wb"]
     parameters, _ = load_arrays(path, names)
     mean, std = arrays["mean"], arrays["std"]
     sizes = [parameters["W1"].shape[1]]
-    for c in range(1, int(layers) + 1):
+    for c in range(1, L + 1):
         W, b = parameters[f"W{c}"], parameters[f"b{c}"]
         if W.shape[1] != sizes[-1] or b.shape != (W.shape[0], 1):
             sizes = []
@@ -270,6 +279,16 @@ def load_parameters(path: Path) -> tuple[dict[str, np.ndarray], np.ndarray, np.n
         raise ParameterFileError(f"{holds}, with {K} class{'es' * (K != 1)} where --save writes at least 2")
     check_standard_deviations(std, holds)
     return parameters, mean, std, activation
+
+
+def _layers(path: Path, text: str) -> int | None:
+    """The number of layers a file's `layers` text says, where it is a whole number written in ASCII digits
+    (`isdigit` takes "²") from 1 to the weight arrays the file holds; else None. Counted before any array
+    is named, so that a tampered count cannot make a list of names as long as itself."""
+    if not (text.isascii() and text.isdigit()):
+        return None
+    weights = sum(1 for name in array_names(path) if re.fullmatch(r"W[1-9][0-9]*", name))
+    return int(text) if 1 <= int(text) <= weights else None
 
 
 def _shapes(parameters: dict[str, np.ndarray], mean: np.ndarray, std: np.ndarray) -> list[tuple[str, tuple]]:
