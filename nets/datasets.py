@@ -241,15 +241,19 @@ def load_csv(path: str | Path) -> Data:
 def class_labels_from(
     column: np.ndarray, line_numbers: list[int], path: str | Path, classes: int | None = None
 ) -> np.ndarray:
-    """The last column as class labels `(m,)` of ints, after checking each is a whole number 0 ... K-1
-    (K = `classes` where given: the classes a network was trained on)."""
-    top = "" if classes is None else f" to {classes - 1}"
-    wrong = (column != np.round(column)) | (column < 0) | (column >= (np.inf if classes is None else classes))
+    """The last column as class labels `(m,)` of ints, after checking each is a whole number 0 ... K-1.
+
+    K is `classes` where given (the classes a network was trained on), else at most the number of
+    examples: a label of 99999 among 61 rows is a typo, not the last of 100,000 classes (and 1e19 would
+    wrap around as an int64). The message is one line, naming the first such label and its line."""
+    top = column.size if classes is None else classes
+    wrong = (column != np.round(column)) | (column < 0) | (column >= top)
     if wrong.any():
         first = int(np.argmax(wrong))
+        why = "" if classes is not None else f" (at most one class per example: {column.size} examples)"
         raise DataError(
             f"{path}, line {line_numbers[first]}: the label (the last column) must be a whole number "
-            f"from 0{top}; found {column[first]:g}"
+            f"from 0 to {top - 1}{why}; found {column[first]:g}"
         )
     return column.astype(np.int64)
 
@@ -335,6 +339,26 @@ def stratified_split(
         train.append(members[m_test:])
     test, train = rng.permutation(np.concatenate(test)), rng.permutation(np.concatenate(train))
     return (X[:, train], labels[train]), (X[:, test], labels[test])
+
+
+def stratified_sample(labels: np.ndarray, n: int, seed: int | None = None) -> np.ndarray:
+    """The indices of exactly `n` examples, sorted, drawn from every class in proportion to its size (the
+    largest remainders rounded up), at least one of each: a `DataError` where `n` is below the number of
+    classes or above the number of examples."""
+    classes, counts = np.unique(labels, return_counts=True)
+    if not len(classes) <= n <= labels.size:
+        raise DataError(
+            f"{n} examples cannot be drawn by class from {labels.size} examples of {len(classes)} classes: "
+            f"give from {len(classes)} to {labels.size}"
+        )
+    # one of each class first, the rest shared in proportion to what each class has left
+    share = (n - len(classes)) * (counts - 1) / max(labels.size - len(classes), 1)
+    take = 1 + np.floor(share).astype(np.int64)
+    remainders = np.argsort(-(share - np.floor(share)), kind="stable")
+    take[remainders[: n - int(take.sum())]] += 1
+    rng = np.random.default_rng(seed)
+    chosen = [rng.permutation(np.flatnonzero(labels == k))[:t] for k, t in zip(classes, take)]
+    return np.sort(np.concatenate(chosen))
 
 
 def standardisation(X: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

@@ -64,6 +64,7 @@ DEFAULTS: dict[str, Any] = {
     "test_fraction": 0.25,
 }
 PLOT_SUFFIXES = (".png", ".svg", ".pdf")
+PRINTED_CLASSES = 30  # a wider confusion matrix does not fit a terminal's line
 INIT_NAMES = {"he": "He's N(0, 2/n_in)", "lab": "the lab's U(+-sqrt(1/n_in))"}
 
 
@@ -222,7 +223,11 @@ def load_data(args: argparse.Namespace) -> Data:
     X, labels = load_examples(args.data)
     classes = int(labels.max()) + 1
     if args.limit is not None and args.limit < labels.size:
-        _, (X, labels) = datasets.stratified_split(X, labels, args.limit / labels.size, seed=args.seed)
+        try:
+            chosen = datasets.stratified_sample(labels, args.limit, seed=args.seed)
+        except DataError as e:
+            raise UsageError(f"--limit {args.limit}: {e}") from None
+        X, labels = X[:, chosen], labels[chosen]
     train, held_out = datasets.stratified_split(X, labels, args.test_fraction, seed=args.seed)
     return Data(train, held_out, *datasets.standardisation(train[0]), classes, labels.size)
 
@@ -408,6 +413,9 @@ def _train(data: Data, start: dict, args: argparse.Namespace) -> tuple[dict, His
 
 
 def _print_confusion(matrix: np.ndarray, which: str, say: Any) -> None:
+    if len(matrix) > PRINTED_CLASSES:
+        say(f"\n{len(matrix)} classes: the confusion matrix is too wide to print (at most {PRINTED_CLASSES})")
+        return
     say(f"\nConfusion matrix of the {matrix.sum()} {which} examples (rows: true class, columns: predicted)")
     width = max(3, len(str(matrix.max())) + 1)
     say("      " + "".join(f"{k:>{width}}" for k in range(len(matrix))))
