@@ -22,7 +22,7 @@ import numpy as np
 from nets import checks
 from nets.checks import whole_number
 
-Data = tuple[np.ndarray, np.ndarray]
+Examples = tuple[np.ndarray, np.ndarray]  # `(X, Y)` in the lab's layout
 
 
 class DataError(ValueError):
@@ -32,7 +32,7 @@ class DataError(ValueError):
 # ----- built-in data sets ---------------------------------------------------------------------------
 
 
-def _labelled(points_0: np.ndarray, points_1: np.ndarray, rng: np.random.Generator, noise: float) -> Data:
+def _labelled(points_0: np.ndarray, points_1: np.ndarray, rng: np.random.Generator, noise: float) -> Examples:
     """Class 0 and class 1 points (rows), plus Gaussian noise, shuffled into the lab's layout."""
     points = np.vstack([points_0, points_1])
     points = points + rng.normal(0.0, noise, size=points.shape)
@@ -47,7 +47,7 @@ def _halves(m: int) -> tuple[int, int]:
     return m // 2, m - m // 2
 
 
-def moons(m: int = 400, noise: float = 0.2, seed: int | None = None) -> Data:
+def moons(m: int = 400, noise: float = 0.2, seed: int | None = None) -> Examples:
     """Two interleaved half-moons: class 0 the upper arc, class 1 the lower one, shifted into its gap."""
     rng = np.random.default_rng(seed)
     m0, m1 = _halves(m)
@@ -57,7 +57,7 @@ def moons(m: int = 400, noise: float = 0.2, seed: int | None = None) -> Data:
     return _labelled(upper, lower, rng, noise)
 
 
-def xor(m: int = 400, noise: float = 0.25, seed: int | None = None) -> Data:
+def xor(m: int = 400, noise: float = 0.25, seed: int | None = None) -> Examples:
     """Four clusters at the corners (+-1, +-1): class 1 where the two signs differ, as in XOR."""
     rng = np.random.default_rng(seed)
     m0, m1 = _halves(m)
@@ -66,7 +66,7 @@ def xor(m: int = 400, noise: float = 0.25, seed: int | None = None) -> Data:
     return _labelled(same, differ, rng, noise)
 
 
-def circles(m: int = 400, noise: float = 0.1, seed: int | None = None) -> Data:
+def circles(m: int = 400, noise: float = 0.1, seed: int | None = None) -> Examples:
     """Two concentric rings: class 0 the outer (radius 1), class 1 the inner (radius 0.5)."""
     rng = np.random.default_rng(seed)
     m0, m1 = _halves(m)
@@ -76,14 +76,19 @@ def circles(m: int = 400, noise: float = 0.1, seed: int | None = None) -> Data:
     return _labelled(outer, inner, rng, noise)
 
 
-def blobs(m: int = 400, noise: float = 1.0, seed: int | None = None) -> Data:
+def blobs(m: int = 400, noise: float = 1.0, seed: int | None = None) -> Examples:
     """Two round Gaussian clouds, centred at (-1.5, -1.5) and (1.5, 1.5), overlapping a little."""
     rng = np.random.default_rng(seed)
     m0, m1 = _halves(m)
     return _labelled(np.full((m0, 2), -1.5), np.full((m1, 2), 1.5), rng, noise)
 
 
-BUILT_IN: dict[str, Callable[..., Data]] = {"moons": moons, "xor": xor, "circles": circles, "blobs": blobs}
+BUILT_IN: dict[str, Callable[..., Examples]] = {
+    "moons": moons,
+    "xor": xor,
+    "circles": circles,
+    "blobs": blobs,
+}
 
 
 # ----- CSV files --------------------------------------------------------------------------------------
@@ -227,7 +232,7 @@ def labels_from(column: np.ndarray, line_numbers: list[int], path: str | Path) -
     return column.reshape(1, -1)
 
 
-def load_csv(path: str | Path) -> Data:
+def load_csv(path: str | Path) -> Examples:
     """Features then the 0/1 label in the last column, one example per row: `(X (n_x, m), Y (1, m))`."""
     table, line_numbers = read_table(path)
     if table.shape[1] < 2:
@@ -269,13 +274,27 @@ def load_classes_csv(path: str | Path) -> tuple[np.ndarray, np.ndarray]:
     return table[:, :-1].T.copy(), labels
 
 
+def csv_path(name: str, built_in: Sequence[str]) -> Path:
+    """The CSV file that `--data NAME` names, where NAME is none of the `built_in` data sets; else a
+    `DataError` that lists them: for an empty name (which `Path` would read as the current folder), for
+    a built-in data set of another command, and for a name that is no .csv file and nothing that exists."""
+    choices = built_in[0] if len(built_in) == 1 else f"one of {', '.join(built_in)}"
+    give = f"give {choices} or a path to a .csv file"
+    if not name.strip():
+        raise DataError(f"no data set named (--data {name!r}): {give}")
+    if name in BUILT_IN:
+        raise DataError(f"{name} is a built-in data set of two classes, for nets.twolayer; here {give}")
+    if not name.lower().endswith(".csv") and not Path(name).exists():
+        raise DataError(f"unknown data set '{name}': {give}")
+    return Path(name)
+
+
 def features_maybe_labels(
     path: Path, n_x: int, trained_on: str | Path, read_labels: Callable[..., np.ndarray]
 ) -> tuple[np.ndarray, np.ndarray | None]:
     """A CSV file's features `(n_x, m)`, and its labels (`read_labels(last column, line_numbers, path)`)
-    when it has one column more: data for a network `trained_on` (a parameter file) `n_x` features."""
-    if not path.suffix.lower() == ".csv" and not path.exists():
-        raise DataError(f"unknown data set '{path}': give a built-in data set or a .csv file")
+    when it has one column more: data for a network `trained_on` (a parameter file) `n_x` features.
+    `path` is what `csv_path` returns."""
     table, line_numbers = read_table(path)
     columns = table.shape[1]
     if columns == n_x:
@@ -288,21 +307,19 @@ def features_maybe_labels(
     )
 
 
-def load(name_or_path: str, seed: int | None = None) -> Data:
+def load(name_or_path: str, seed: int | None = None) -> Examples:
     """A built-in data set by name (drawn from `seed`) or a CSV file by path."""
     if name_or_path in BUILT_IN:
         return BUILT_IN[name_or_path](seed=seed)
-    if not name_or_path.lower().endswith(".csv") and not Path(name_or_path).exists():
-        raise DataError(
-            f"unknown data set '{name_or_path}': give one of {', '.join(BUILT_IN)} or a path to a .csv file"
-        )
-    return load_csv(name_or_path)
+    return load_csv(csv_path(name_or_path, tuple(BUILT_IN)))
 
 
 # ----- splitting and standardisation ------------------------------------------------------------------
 
 
-def split(X: np.ndarray, Y: np.ndarray, test_fraction: float, seed: int | None = None) -> tuple[Data, Data]:
+def split(
+    X: np.ndarray, Y: np.ndarray, test_fraction: float, seed: int | None = None
+) -> tuple[Examples, Examples]:
     """`((X_train, Y_train), (X_test, Y_test))`: a random `test_fraction` of the examples held out.
 
     A positive fraction holds out at least one example; at least one is always left to train on.
@@ -365,18 +382,22 @@ def standardisation(X: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """The mean and standard deviation of each feature (row), shape `(n_x, 1)` each.
 
     A constant feature gets a standard deviation of 1, so that it is only shifted, never divided by 0.
-    A feature so large that its sum or its squares overflow (values near 1e308, or 1e160) is measured
-    in units of its largest value, so that both are finite for every feature of finite values.
+    A feature so large that its sum or its squares overflow (values near 1e308, or 1e160), or so small
+    that its squares underflow (below 1e-162), is measured in units of its largest value, so that both are
+    finite, and the standard deviation positive, for every feature of finite values that is not constant.
     """
     with np.errstate(over="ignore", invalid="ignore"):
         mean = X.mean(axis=1, keepdims=True)
         std = X.std(axis=1, keepdims=True)
-    overflowed = ~(np.isfinite(mean) & np.isfinite(std))[:, 0]
-    if overflowed.any():
-        rows = X[overflowed]
+    rescaled = ~(np.isfinite(mean) & np.isfinite(std))[:, 0]
+    # Below about 1e-162 the squares underflow to 0, and a feature that varies would read as constant:
+    # measured in units of its largest value too.
+    rescaled |= (std[:, 0] == 0) & (X.max(axis=1) != X.min(axis=1)) if X.shape[1] else False
+    if rescaled.any():
+        rows = X[rescaled]
         scale = np.max(np.abs(rows), axis=1, keepdims=True)  # the scaled values lie in [-1, 1]
-        mean[overflowed] = scale * (rows / scale).mean(axis=1, keepdims=True)
-        std[overflowed] = scale * (rows / scale).std(axis=1, keepdims=True)
+        mean[rescaled] = scale * (rows / scale).mean(axis=1, keepdims=True)
+        std[rescaled] = scale * (rows / scale).std(axis=1, keepdims=True)
     return mean, np.where(std > 0, std, 1.0)
 
 

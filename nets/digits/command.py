@@ -198,9 +198,7 @@ def load_examples(data: str) -> tuple[np.ndarray, np.ndarray]:
             return dg.load_digits()
         except ImportError as e:
             raise UsageError(str(e)) from None
-    if not data.lower().endswith(".csv") and not Path(data).exists():
-        raise DataError(f"unknown data set '{data}': give {DIGITS} or a path to a .csv file")
-    return datasets.load_classes_csv(data)
+    return datasets.load_classes_csv(datasets.csv_path(data, (DIGITS,)))
 
 
 @dataclass(frozen=True)
@@ -535,7 +533,8 @@ def run_predict(args: argparse.Namespace) -> int:
             )
     else:
         read_labels = lambda column, lines, path: datasets.class_labels_from(column, lines, path, K)  # noqa: E731
-        X, labels = datasets.features_maybe_labels(Path(args.data), n_x, args.parameters, read_labels)
+        path = datasets.csv_path(args.data, (DIGITS,))
+        X, labels = datasets.features_maybe_labels(path, n_x, args.parameters, read_labels)
     what = f"{args.parameters}: a network {network} on the {X.shape[1]} examples of {args.data}"
     check_memory(what, network_bytes(sizes, X.shape[1]), ParameterFileError)
     probabilities = dg.probabilities(parameters, datasets.standardise(X, mean, std), activation)

@@ -119,8 +119,9 @@ def combinations_from(args: argparse.Namespace) -> list[Combination]:
     if args.combos is not None and (args.activation is not None or args.init is not None):
         raise ValueError("give either --combos or --activation/--init, not both")
     if args.activation is not None or args.init is not None:
-        activations = _names(args.activation or "relu")
-        inits = _names(args.init or "he")
+        # an empty list given is a mistake to say, not a default to take ("" is falsy)
+        activations = _listed("--activation", "relu" if args.activation is None else args.activation)
+        inits = _listed("--init", "he" if args.init is None else args.init)
         texts = [f"{a}+{i}" for a in activations for i in inits]
     else:
         texts = _names(args.combos) if args.combos is not None else list(DEFAULT_COMBINATIONS)
@@ -135,6 +136,15 @@ def combinations_from(args: argparse.Namespace) -> list[Combination]:
 
 def _names(text: str) -> list[str]:
     return [part.strip() for part in text.split(",") if part.strip()]
+
+
+def _listed(option: str, text: str) -> list[str]:
+    """The names of a list option, at least one; else a ValueError naming the option."""
+    names = _names(text)
+    if not names:
+        example = "relu,tanh" if option == "--activation" else "he,lab"
+        raise ValueError(f"{option} {text!r}: give at least one name, e.g. {option} {example}")
+    return names
 
 
 def _check_network_fits(args: argparse.Namespace) -> None:

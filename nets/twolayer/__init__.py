@@ -25,7 +25,7 @@ import numpy as np
 import minigrad as mg
 from minigrad import Tensor
 from nets import initialisation, metrics
-from nets.checks import binary_labels, whole_number
+from nets.checks import binary_labels, check_examples, whole_number
 from nets.costs import compute_cost, compute_cost_from_logits
 from nets.tensors import ArrayOrTensor, array, as_tensor, named
 from nets.training import DIVERGED_ABOVE, TrainingDivergedError, has_diverged
@@ -337,7 +337,7 @@ def train(
     _check_activation(hidden_activation)
     whole_number(iterations, "iterations")
     X, Y = array(X), array(Y)
-    binary_labels(Y, "train")
+    check_examples(X, Y, "train")
     parameters = _starting_parameters(X, Y, n_h, seed, init, parameters)
     step = (_compiled_step if compiled else _eager_step)(hidden_activation)
     costs: list[float] = []

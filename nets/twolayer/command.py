@@ -535,7 +535,8 @@ def run_predict(args: argparse.Namespace) -> int:
                 f"{X.shape[0]}"
             )
     else:
-        X, Y = datasets.features_maybe_labels(Path(args.data), n_x, args.parameters, datasets.labels_from)
+        path = datasets.csv_path(args.data, tuple(datasets.BUILT_IN))
+        X, Y = datasets.features_maybe_labels(path, n_x, args.parameters, datasets.labels_from)
     n_h, m = parameters["W1"].shape[0], X.shape[1]
     what = f"{args.parameters}: a network {n_x} -> {n_h} -> 1 on the {m} examples of {args.data}"
     check_memory(what, _network_bytes(n_x, n_h, m), ParameterFileError)

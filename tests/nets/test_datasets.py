@@ -214,3 +214,39 @@ def test_a_wide_csv_file_reads_its_numbers_and_names_the_line_of_a_bad_cell(tmp_
     bad.write_text(",".join([*cells[:-1], "1"]) + "\n")
     with pytest.raises(DataError, match=r"line 3, column 9001: 'x' is not a number"):
         datasets.load_csv(bad)
+
+
+# ----- issue 22: --data '' and another command's data set; features below 1e-162 -----------------------
+
+
+def test_an_empty_data_name_is_refused_naming_the_choices_not_the_current_folder():
+    # Before: --data '' read as Path('.'), and said ".: is a folder".
+    with pytest.raises(
+        DataError, match=r"^no data set named \(--data ''\): give one of moons, xor, circles, blobs"
+    ):
+        datasets.load("")
+    with pytest.raises(
+        DataError, match=r"^no data set named \(--data ' '\): give digits or a path to a .csv file$"
+    ):
+        datasets.csv_path(" ", ("digits",))
+
+
+def test_a_built_in_data_set_of_the_other_command_is_named_as_such():
+    # Before: nets.digits predict --data moons said to give a built-in data set, though moons is one.
+    with pytest.raises(
+        DataError, match=r"^moons is a built-in data set of two classes, for nets\.twolayer; here give digits"
+    ):
+        datasets.csv_path("moons", ("digits",))
+    assert datasets.csv_path("new.csv", ("digits",)).name == "new.csv"
+
+
+@pytest.mark.parametrize("scale", [1e-170, 1e-200, 1e-300, 5e-324 * 2**20])
+def test_features_below_1e_162_are_standardised_to_mean_0_and_std_1(scale):
+    # Before: their squares underflowed to 0, the std read as 0 and was replaced by 1: not standardised.
+    X = np.array([[1.0, 2.0, 3.0, 6.0], [5.0, 5.0, 5.0, 5.0]]) * np.array([[scale], [1.0]])
+    mean, std = datasets.standardisation(X)
+    Z = datasets.standardise(X, mean, std)
+    assert std[0, 0] > 0 and std[1, 0] == 1.0  # the constant feature is only shifted
+    expected = (X[0] / scale - (X[0] / scale).mean()) / (X[0] / scale).std()
+    np.testing.assert_allclose(Z[0], expected, rtol=1e-6)
+    np.testing.assert_array_equal(Z[1], 0.0)

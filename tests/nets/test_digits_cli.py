@@ -414,3 +414,20 @@ def test_a_confusion_matrix_too_wide_for_a_terminal_is_not_printed(tmp_path, cap
     out = capsys.readouterr().out
     assert "31 classes: the confusion matrix is too wide to print (at most 30)" in out
     assert "Confusion matrix of" not in out
+
+
+@pytest.mark.parametrize(
+    ("data", "message"),
+    [
+        (
+            "moons",
+            "moons is a built-in data set of two classes, for nets.twolayer; here give digits or a path",
+        ),
+        ("", "no data set named (--data ''): give digits or a path to a .csv file"),
+    ],
+)
+def test_predict_on_another_commands_data_set_or_none_says_so(tmp_path, capsys, data, message):
+    digits_file(tmp_path / "model.npz")
+    assert main(["predict", str(tmp_path / "model.npz"), "--data", data]) == 2
+    out, err = capsys.readouterr()
+    assert out == "" and err.startswith(f"error: {message}") and err.count("\n") == 1

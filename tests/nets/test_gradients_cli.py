@@ -284,3 +284,15 @@ def test_a_value_argparse_refuses_names_a_non_utf8_byte_as_the_byte(tmp_path):
     assert result.returncode == 2
     assert b"invalid choice: 'caf\\xe9'" in result.stderr, result.stderr
     assert b"udc" not in result.stderr
+
+
+@pytest.mark.parametrize(("option", "example"), [("--activation", "relu,tanh"), ("--init", "he,lab")])
+@pytest.mark.parametrize("given", ["", " , "])
+def test_an_empty_list_of_activations_or_inits_is_refused_not_taken_as_the_default(
+    option, example, given, capsys
+):
+    # Before: --activation '' silently ran relu+he ('' is falsy, so the default was taken).
+    assert main([option, given]) == 2
+    out, err = capsys.readouterr()
+    assert out == ""
+    assert err == f"error: {option} {given!r}: give at least one name, e.g. {option} {example}\n"
