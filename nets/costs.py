@@ -47,17 +47,7 @@ def compute_cost(A2: ArrayOrTensor, Y: ArrayOrTensor) -> Tensor:
             f"found {A2.data[outside].flat[0]:g}"
         )
 
-    # The floats just inside (0, 1): the largest below 1, and the smallest normal one above 0 (not a
-    # subnormal, so that log's derivative 1 / A2 is finite too). A constant shift moves A2 there where
-    # it is beyond them and is 0 elsewhere, so wherever the formula as written has a finite value and
-    # gradient, J and its gradient are exactly the formula's. (PyTorch's BCELoss clamps its logs at -100
-    # for the same reason.) The shift enters the graph only when it moves something, so that the graph of
-    # an ordinary pass is the lab's formula alone.
-    lowest, highest = np.finfo(A2.dtype).tiny, np.nextafter(A2.dtype.type(1), A2.dtype.type(0))
-    if np.any((A2.data < lowest) | (A2.data > highest)):
-        shift = Tensor(np.clip(A2.data, lowest, highest) - A2.data, name="shift into (0, 1)")
-        A2 = named(A2 + shift, "A2 in (0, 1)")
-
+    A2 = _inside_0_1(A2)
     log_A2 = named(A2.log(), "log A2")
     one = Tensor(A2.dtype.type(1), name="1")
     log_1_minus_A2 = named(named(one - A2, "1 - A2").log(), "log(1 - A2)")
@@ -66,6 +56,21 @@ def compute_cost(A2: ArrayOrTensor, Y: ArrayOrTensor) -> Tensor:
         "Y log A2 + (1 - Y) log(1 - A2)",
     )
     return named(Tensor(-1 / m, name="-1/m") * named(terms.sum(), "sum"), "J")
+
+
+def _inside_0_1(A2: Tensor) -> Tensor:
+    """A2, moved to the floats just inside (0, 1) where it is beyond them: the largest below 1, and the
+    smallest normal one above 0 (not a subnormal, so that log's derivative 1 / A2 is finite too).
+
+    A constant shift moves A2 there and is 0 elsewhere, so wherever the formula as written has a finite
+    value and gradient, J and its gradient are exactly the formula's. (PyTorch's BCELoss clamps its logs
+    at -100 for the same reason.) The shift enters the graph only when it moves something, so that the
+    graph of an ordinary pass is the lab's formula alone."""
+    lowest, highest = np.finfo(A2.dtype).tiny, np.nextafter(A2.dtype.type(1), A2.dtype.type(0))
+    if not np.any((A2.data < lowest) | (A2.data > highest)):
+        return A2
+    shift = Tensor(np.clip(A2.data, lowest, highest) - A2.data, name="shift into (0, 1)")
+    return named(A2 + shift, "A2 in (0, 1)")
 
 
 def compute_cost_from_logits(Z: Tensor, Y: ArrayOrTensor) -> Tensor:

@@ -215,11 +215,15 @@ def training_run(
                 clip_grad_norm(optimiser.parameters, max_norm)
             optimiser.step()
         run.accuracy = float(np.mean(deep.predict(parameters, X, activation) == Y))
-        if activation == "relu":
-            _, cache = deep.forward_propagation(X, parameters, activation)
-            dead = [c for c in range(1, L) if not np.any(cache[f"A{c}"].data > 0)]
-            run.dead_layer = dead[0] if dead else None
+        run.dead_layer = first_dead_layer(parameters, X) if activation == "relu" else None
     return run
+
+
+def first_dead_layer(parameters: dict[str, Tensor], X: np.ndarray) -> int | None:
+    """The first hidden ReLU layer whose every unit is 0 for every example, None where none is."""
+    _, cache = deep.forward_propagation(X, parameters, "relu")
+    dead = [c for c in range(1, deep.number_of_layers(parameters)) if not np.any(cache[f"A{c}"].data > 0)]
+    return dead[0] if dead else None
 
 
 # ----- the experiment ------------------------------------------------------------------------------

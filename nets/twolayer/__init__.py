@@ -340,6 +340,19 @@ def train(
     check_examples(X, Y, "train")
     parameters = _starting_parameters(X, Y, n_h, seed, init, parameters)
     step = (_compiled_step if compiled else _eager_step)(hidden_activation)
+    return _descend(step, parameters, X, Y, learning_rate, iterations, callback)
+
+
+def _descend(
+    step: Step,
+    parameters: Mapping[str, ArrayOrTensor],
+    X: np.ndarray,
+    Y: np.ndarray,
+    learning_rate: float,
+    iterations: int,
+    callback: Callable[[int, float], None] | None,
+) -> tuple[dict[str, np.ndarray], list[float]]:
+    """`train`'s loop: `iterations` steps of gradient descent from `parameters`, each cost checked."""
     costs: list[float] = []
     for i in range(iterations + 1):
         cost, grads = step(parameters, X, Y)
