@@ -254,7 +254,9 @@ def _print_result(
     data: Splits, parameters: dict, costs: list[float], seconds: float, args: argparse.Namespace
 ) -> None:
     def accuracy(split: tuple[np.ndarray, np.ndarray]) -> float:
-        return tl.accuracy(parameters, *data.standardised(split), hidden_activation=args.activation)
+        # metrics', not tl.accuracy: the labels were checked where they came in, and by tl.train
+        X, Y = data.standardised(split)
+        return metrics.accuracy(tl.predict(parameters, X, args.activation), Y)
 
     held_out = accuracy(data.held_out) if data.held_out[0].shape[1] else None
     how_long = f"{args.iterations} iterations in {seconds:.1f} s"
