@@ -17,7 +17,6 @@ import math
 import os
 import pathlib
 import re
-import shutil
 import unicodedata
 from collections import Counter, deque
 from typing import Any
@@ -459,15 +458,6 @@ def save_graph(t: Tensor, path: str | os.PathLike[str], **options: Any) -> pathl
     with atomic_write(path) as f:
         f.write(g.source.encode("utf-8"))
     return path
-
-
-def dot_fallback(path: str | os.PathLike[str]) -> pathlib.Path | None:
-    """Where `save_graph(t, path)` would write DOT text instead of `path`, if the Graphviz programs are
-    missing now; None where it would write `path` itself."""
-    path = pathlib.Path(path)
-    if path.suffix.lower() == ".dot" or shutil.which("dot") is not None:
-        return None
-    return path.with_suffix(".dot")
 
 
 def _save_dot_instead(g: graphviz.Digraph, path: pathlib.Path) -> pathlib.Path:

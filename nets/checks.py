@@ -41,6 +41,28 @@ def binary_labels(Y: Any, function: str) -> None:
         )
 
 
+def check_examples(X: np.ndarray, Y: np.ndarray, function: str) -> None:
+    """A ValueError naming what is wrong with a training set in the lab's layout, before any step: `X`
+    `(n_x, m)` of finite numbers with at least one example, `Y` `(n_y, m)` of 0s and 1s, one column per
+    example as `X`'s. Without it, NaN in X reads as exploding gradients, and a `Y` of shape `(m,)`
+    broadcasts into an `(m, m)` cost whose message names neither."""
+    if X.ndim != 2 or X.shape[1] == 0:
+        raise ValueError(
+            f"{function}: X must be (n_x, m), one example per column, at least one; got {X.shape}"
+        )
+    if Y.ndim != 2 or Y.shape[1] != X.shape[1]:
+        raise ValueError(
+            f"{function}: Y must be (n_y, m) with one column per example of X {X.shape}, m = {X.shape[1]}; "
+            f"got {Y.shape}" + (" (use Y.reshape(1, -1) for one row of labels)" if Y.ndim == 1 else "")
+        )
+    if not np.all(np.isfinite(X)):
+        index = np.unravel_index(int(np.argmax(~np.isfinite(X))), X.shape)
+        raise ValueError(
+            f"{function}: X must hold finite numbers; found {X[index]} at {tuple(int(i) for i in index)}"
+        )
+    binary_labels(Y, function)
+
+
 class TooLargeError(ValueError):
     """An input whose size would not fit in memory; found before anything is allocated."""
 

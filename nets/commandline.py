@@ -1,4 +1,4 @@
-"""What the commands `python -m nets.twolayer` and `python -m nets.gradients` share: the command-line helpers.
+"""What the commands `python -m nets.twolayer`, `nets.digits` and `nets.gradients` share: their skeleton.
 
 Bad input ends a command with one line on stderr, `error: ...`, and exit status 2, before any work is
 done or any file written: argparse's own complaints included (`Parser`), every output path checked up
@@ -8,6 +8,12 @@ Files are written whole or not at all: a temporary file in the same folder, then
 moved into place together at its end. Ctrl-C and SIGTERM stop a command alike, removing what it was
 writing (`run_command`). matplotlib is optional (the extra `plot`); without it, the message says
 how to install it.
+
+A training command's story is the same in both: check every output (`check_outputs`), load the data
+and split it (`Splits`), say the plan (`printer`), train (a divergence ends it in one line, `diverged`),
+print the `final_line`, write the outputs all or none; `predict` reads a parameter file and writes
+`write_predictions`. The options both declare are declared here once (`add_seed`, `add_test_fraction`,
+`add_quiet`, `predict_parser`).
 """
 
 from __future__ import annotations
@@ -19,15 +25,23 @@ import io
 import math
 import os
 import re
+import shutil
 import signal
 import sys
 import threading
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Container, Iterator, Mapping, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from minigrad.files import atomic_write
+import numpy as np
 
+from minigrad.files import atomic_write
+from nets import datasets
+from nets.metrics import percent
+from nets.training import TrainingDivergedError
+
+PLOT_SUFFIXES = (".png", ".svg", ".pdf")
 PLOT_NEEDS = '--plot needs matplotlib, which is not installed: pip install "minigrad[plot]"'
 
 
@@ -254,3 +268,129 @@ def save_figure(figure: Any, path: Path, dpi: int = 100) -> None:
             figure.savefig(f, format=path.suffix[1:].lower(), dpi=dpi)
     finally:
         pyplot().close(figure)
+
+
+def dot_fallback(path: Path) -> Path | None:
+    """Where `mg.save_graph(t, path)` writes DOT text instead of `path`, if the Graphviz programs are
+    missing now; None where it would write `path` itself. (Only the commands need to know it before the
+    work, to refuse to write over a file the user did not name.)"""
+    if path.suffix.lower() == ".dot" or shutil.which("dot") is not None:
+        return None
+    return path.with_suffix(".dot")
+
+
+def data_file(data: str, built_in: Container[str]) -> Path | None:
+    """The file `--data` names, None for a built-in data set (nothing on disk to protect)."""
+    return None if data in built_in else Path(data)
+
+
+def check_outputs(
+    outputs: Mapping[str, tuple[Path | None, Sequence[str]]], inputs: Mapping[str, Path | None]
+) -> None:
+    """Every output path, before any work: its folder and the end of its name (`check_output`), and none
+    the same file as an input or as another output (`check_distinct`). `outputs` maps an option to its
+    path and the suffixes it writes."""
+    for option, (path, suffixes) in outputs.items():
+        check_output(option, path, suffixes)
+    check_distinct({option: path for option, (path, _) in outputs.items()}, inputs)
+
+
+def write_predictions(path: Path, predicted: np.ndarray, probability: np.ndarray) -> None:
+    """`prediction,probability`, one line per example, written whole."""
+    lines = ["prediction,probability"] + [f"{k},{p:.6f}" for k, p in zip(predicted, probability)]
+    with atomic_write(path) as f:
+        f.write(("\n".join(lines) + "\n").encode())
+
+
+# ----- a training run: its data, what it says, and its end ---------------------------------------------
+
+
+@dataclass(frozen=True)
+class Splits:
+    """The examples of a training run: the training and held-out splits in the data's units, each
+    `(X, labels)`, and the training split's standardisation, which `--save` writes beside the parameters."""
+
+    train: tuple[np.ndarray, np.ndarray]
+    held_out: tuple[np.ndarray, np.ndarray]
+    mean: np.ndarray
+    std: np.ndarray
+
+    @classmethod
+    def standardised_by_train(
+        cls, train: tuple[np.ndarray, np.ndarray], held_out: tuple[np.ndarray, np.ndarray]
+    ) -> Splits:
+        """The splits, with the standardisation measured on the training split alone."""
+        return cls(train, held_out, *datasets.standardisation(train[0]))
+
+    @property
+    def total(self) -> int:
+        """The examples in both splits."""
+        return self.train[0].shape[1] + self.held_out[0].shape[1]
+
+    def standardised(self, split: tuple[np.ndarray, np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
+        """A split with its features standardised by the training split's statistics."""
+        X, labels = split
+        return datasets.standardise(X, self.mean, self.std), labels
+
+
+def printer(quiet: bool) -> Callable[..., None]:
+    """`print`, or where `--quiet` asks for only the final result, a function that prints nothing."""
+    return (lambda *args, **kwargs: None) if quiet else print
+
+
+def diverged(error: TrainingDivergedError, where: str, why: str = "") -> UsageError:
+    """The one line that ends a run whose cost diverged: where (`iteration 12`, `step 3`), and the remedy."""
+    return UsageError(
+        f"the cost became {error.cost:.6g} at {where} {error.iteration} (from {error.start:.6g} at the "
+        f"start): {why}try a smaller --learning-rate than {error.learning_rate:g}. Nothing was written."
+    )
+
+
+def final_line(cost: str, train: float, held_out: float | None, nothing_held_out: str, how_long: str) -> str:
+    """The result both commands print last, also under `--quiet`."""
+    held = percent(held_out) if held_out is not None else nothing_held_out
+    return f"final cost {cost}   train accuracy {percent(train)}   held-out accuracy {held}   ({how_long})"
+
+
+# ----- the options both commands declare ----------------------------------------------------------------
+
+
+def add_seed(p: argparse.ArgumentParser, default: int, what: str) -> None:
+    """`--seed N`: `what` it seeds."""
+    p.add_argument("--seed", type=seed_number, default=default, metavar="N", help=f"{what} (%(default)s)")
+
+
+def add_test_fraction(p: argparse.ArgumentParser, default: float, share_of: str) -> None:
+    """`--test-fraction F`, the share of `share_of` held out."""
+    p.add_argument(
+        "--test-fraction",
+        type=fraction,
+        default=default,
+        metavar="F",
+        help=f"share of {share_of} held out to test on, 0 to 0.99 (%(default)s)",
+    )
+
+
+def add_quiet(p: argparse.ArgumentParser) -> None:
+    """`--quiet`: the final line alone."""
+    p.add_argument("--quiet", action="store_true", help="print only the final result")
+
+
+def predict_parser(
+    prog: str,
+    description: str,
+    data: tuple[str, str],
+    out_help: str,
+    seed: int | None = None,
+    parameters: tuple[str, str] = ("PARAMS.npz", "a file written by --save"),
+) -> Parser:
+    """The parser of `PROG predict PARAMS.npz --data ... [--seed N] [--out PATH.csv]`; `data` and
+    `parameters` are the metavar and help of `--data` and of the file; `--seed` (of a built-in data set)
+    only where a default `seed` is given."""
+    p = Parser(prog=f"{prog} predict", description=description)
+    p.add_argument("parameters", type=Path, metavar=parameters[0], help=parameters[1])
+    p.add_argument("--data", required=True, metavar=data[0], help=data[1])
+    if seed is not None:
+        add_seed(p, seed, "seed for a built-in data set")
+    p.add_argument("--out", type=Path, metavar="PATH.csv", help=out_help)
+    return p

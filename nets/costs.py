@@ -25,7 +25,7 @@ from nets.checks import binary_labels
 from nets.tensors import ArrayOrTensor, as_tensor, named
 
 
-def compute_cost(A2: ArrayOrTensor, Y: ArrayOrTensor) -> Tensor:
+def compute_cost(A2: ArrayOrTensor, Y: ArrayOrTensor, *, labels_checked: bool = False) -> Tensor:
     """The lab's cross-entropy J = -(1/m) sum [Y log A2 + (1 - Y) log(1 - A2)], a one-element Tensor.
 
     Built from minigrad operations as the lab writes it, each step named as in the formula, so that the
@@ -39,7 +39,8 @@ def compute_cost(A2: ArrayOrTensor, Y: ArrayOrTensor) -> Tensor:
     """
     A2 = A2 if isinstance(A2, Tensor) else Tensor(A2, name="A2")
     Y, m = _labels(Y, A2, "compute_cost", "A2")
-    binary_labels(Y, "compute_cost")
+    if not labels_checked:  # True where the caller has checked this Y at its own boundary
+        binary_labels(Y, "compute_cost")
     outside = ~((A2.data >= 0) & (A2.data <= 1))  # nan is outside too
     if outside.any():
         raise ValueError(
@@ -47,17 +48,7 @@ def compute_cost(A2: ArrayOrTensor, Y: ArrayOrTensor) -> Tensor:
             f"found {A2.data[outside].flat[0]:g}"
         )
 
-    # The floats just inside (0, 1): the largest below 1, and the smallest normal one above 0 (not a
-    # subnormal, so that log's derivative 1 / A2 is finite too). A constant shift moves A2 there where
-    # it is beyond them and is 0 elsewhere, so wherever the formula as written has a finite value and
-    # gradient, J and its gradient are exactly the formula's. (PyTorch's BCELoss clamps its logs at -100
-    # for the same reason.) The shift enters the graph only when it moves something, so that the graph of
-    # an ordinary pass is the lab's formula alone.
-    lowest, highest = np.finfo(A2.dtype).tiny, np.nextafter(A2.dtype.type(1), A2.dtype.type(0))
-    if np.any((A2.data < lowest) | (A2.data > highest)):
-        shift = Tensor(np.clip(A2.data, lowest, highest) - A2.data, name="shift into (0, 1)")
-        A2 = named(A2 + shift, "A2 in (0, 1)")
-
+    A2 = _inside_0_1(A2)
     log_A2 = named(A2.log(), "log A2")
     one = Tensor(A2.dtype.type(1), name="1")
     log_1_minus_A2 = named(named(one - A2, "1 - A2").log(), "log(1 - A2)")
@@ -66,6 +57,21 @@ def compute_cost(A2: ArrayOrTensor, Y: ArrayOrTensor) -> Tensor:
         "Y log A2 + (1 - Y) log(1 - A2)",
     )
     return named(Tensor(-1 / m, name="-1/m") * named(terms.sum(), "sum"), "J")
+
+
+def _inside_0_1(A2: Tensor) -> Tensor:
+    """A2, moved to the floats just inside (0, 1) where it is beyond them: the largest below 1, and the
+    smallest normal one above 0 (not a subnormal, so that log's derivative 1 / A2 is finite too).
+
+    A constant shift moves A2 there and is 0 elsewhere, so wherever the formula as written has a finite
+    value and gradient, J and its gradient are exactly the formula's. (PyTorch's BCELoss clamps its logs
+    at -100 for the same reason.) The shift enters the graph only when it moves something, so that the
+    graph of an ordinary pass is the lab's formula alone."""
+    lowest, highest = np.finfo(A2.dtype).tiny, np.nextafter(A2.dtype.type(1), A2.dtype.type(0))
+    if not np.any((A2.data < lowest) | (A2.data > highest)):
+        return A2
+    shift = Tensor(np.clip(A2.data, lowest, highest) - A2.data, name="shift into (0, 1)")
+    return named(A2 + shift, "A2 in (0, 1)")
 
 
 def compute_cost_from_logits(Z: Tensor, Y: ArrayOrTensor) -> Tensor:

@@ -9,20 +9,20 @@ there is one, so that a student can go and fix it.
 
 from __future__ import annotations
 
+import array
 import csv
 import math
 import os
 import stat
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import Any
 
 import numpy as np
 
 from nets import checks
 from nets.checks import whole_number
 
-Data = tuple[np.ndarray, np.ndarray]
+Examples = tuple[np.ndarray, np.ndarray]  # `(X, Y)` in the lab's layout
 
 
 class DataError(ValueError):
@@ -32,7 +32,7 @@ class DataError(ValueError):
 # ----- built-in data sets ---------------------------------------------------------------------------
 
 
-def _labelled(points_0: np.ndarray, points_1: np.ndarray, rng: np.random.Generator, noise: float) -> Data:
+def _labelled(points_0: np.ndarray, points_1: np.ndarray, rng: np.random.Generator, noise: float) -> Examples:
     """Class 0 and class 1 points (rows), plus Gaussian noise, shuffled into the lab's layout."""
     points = np.vstack([points_0, points_1])
     points = points + rng.normal(0.0, noise, size=points.shape)
@@ -47,7 +47,7 @@ def _halves(m: int) -> tuple[int, int]:
     return m // 2, m - m // 2
 
 
-def moons(m: int = 400, noise: float = 0.2, seed: int | None = None) -> Data:
+def moons(m: int = 400, noise: float = 0.2, seed: int | None = None) -> Examples:
     """Two interleaved half-moons: class 0 the upper arc, class 1 the lower one, shifted into its gap."""
     rng = np.random.default_rng(seed)
     m0, m1 = _halves(m)
@@ -57,7 +57,7 @@ def moons(m: int = 400, noise: float = 0.2, seed: int | None = None) -> Data:
     return _labelled(upper, lower, rng, noise)
 
 
-def xor(m: int = 400, noise: float = 0.25, seed: int | None = None) -> Data:
+def xor(m: int = 400, noise: float = 0.25, seed: int | None = None) -> Examples:
     """Four clusters at the corners (+-1, +-1): class 1 where the two signs differ, as in XOR."""
     rng = np.random.default_rng(seed)
     m0, m1 = _halves(m)
@@ -66,7 +66,7 @@ def xor(m: int = 400, noise: float = 0.25, seed: int | None = None) -> Data:
     return _labelled(same, differ, rng, noise)
 
 
-def circles(m: int = 400, noise: float = 0.1, seed: int | None = None) -> Data:
+def circles(m: int = 400, noise: float = 0.1, seed: int | None = None) -> Examples:
     """Two concentric rings: class 0 the outer (radius 1), class 1 the inner (radius 0.5)."""
     rng = np.random.default_rng(seed)
     m0, m1 = _halves(m)
@@ -76,39 +76,51 @@ def circles(m: int = 400, noise: float = 0.1, seed: int | None = None) -> Data:
     return _labelled(outer, inner, rng, noise)
 
 
-def blobs(m: int = 400, noise: float = 1.0, seed: int | None = None) -> Data:
+def blobs(m: int = 400, noise: float = 1.0, seed: int | None = None) -> Examples:
     """Two round Gaussian clouds, centred at (-1.5, -1.5) and (1.5, 1.5), overlapping a little."""
     rng = np.random.default_rng(seed)
     m0, m1 = _halves(m)
     return _labelled(np.full((m0, 2), -1.5), np.full((m1, 2), 1.5), rng, noise)
 
 
-BUILT_IN: dict[str, Callable[..., Data]] = {"moons": moons, "xor": xor, "circles": circles, "blobs": blobs}
+BUILT_IN: dict[str, Callable[..., Examples]] = {
+    "moons": moons,
+    "xor": xor,
+    "circles": circles,
+    "blobs": blobs,
+}
 
 
 # ----- CSV files --------------------------------------------------------------------------------------
 
 
 def _number(cell: str) -> float | None:
+    """The number a cell holds, as `float` reads it, but not `1_000`: a CSV file has no digit separators
+    (`float` takes Python's, and a stray `_` is more likely a typo than a thousand)."""
+    if "_" in cell:
+        return None
     try:
         return float(cell)
     except ValueError:
         return None
 
 
-def read_table(path: str | Path) -> tuple[np.ndarray, list[int]]:
+def read_table(path: str | Path) -> tuple[np.ndarray, Sequence[int]]:
     """A CSV file's numbers as `(rows, line_numbers)`: one row per example, its line in the file beside it.
 
     A first line with no number in it is a header and skipped; blank lines are skipped. Every other cell
     must be a finite number, and every row as long as the first. A file that is not a regular file (a
     device such as /dev/zero, a pipe) or too large for memory is refused before it is read. Messages name
     lines of the file, also where a quoted field spans lines (a row's line is that of its last cell).
+    The time is linear in the size of the file, and the numbers are held as 8-byte floats as they are read.
     """
     path = Path(path)
     _check_readable(path)
     try:
         with path.open(newline="", encoding="utf-8-sig") as f:
-            rows, line_numbers, header = _parse(path, csv.reader(f))
+            table = _Table(path)
+            for cells in (reader := csv.reader(f)):
+                table.add(cells, reader.line_num)
     except FileNotFoundError:
         raise DataError(f"{path}: no such file") from None
     except IsADirectoryError:
@@ -117,46 +129,76 @@ def read_table(path: str | Path) -> tuple[np.ndarray, list[int]]:
         raise DataError(f"{path}: not a text CSV file (it is not UTF-8 text)") from None
     except (OSError, csv.Error) as e:
         raise DataError(f"{path}: cannot be read: {e}") from None
-    if not rows:
-        raise DataError(f"{path}: no data rows" + (" (only a header)" if header else " (the file is empty)"))
-    return np.array(rows, dtype=np.float64), line_numbers
+    if not table.line_numbers:
+        empty = " (only a header)" if table.header else " (the file is empty)"
+        raise DataError(f"{path}: no data rows{empty}")
+    return table.array(), table.line_numbers
 
 
-def _parse(path: Path, reader: Any) -> tuple[list[list[float]], list[int], bool]:
-    """`(rows, line_numbers, header)` from a `csv.reader`, read a record at a time."""
-    rows: list[list[float]] = []
-    line_numbers: list[int] = []
-    header = False
-    ended = 0  # the line on which the previous record ended
-    for cells in reader:
-        first, ended = ended + 1, reader.line_num
-        if all(not c.strip() for c in cells):
-            continue
-        # the line of each cell: the record's first line, plus the line breaks inside the cells before it
-        lines = [first + sum(c.count("\n") for c in cells[:k]) for k in range(len(cells))]
-        values = [_number(c) for c in cells]
-        if not rows and not header and all(v is None for v in values):
-            header = True  # the first line, and not a number in it: column names
-            continue
-        for column, (cell, value, line) in enumerate(zip(cells, values, lines), start=1):
-            if value is None:
-                raise DataError(f"{path}, line {line}, column {column}: {cell.strip()!r} is not a number")
-            if not math.isfinite(value):
-                raise DataError(
-                    f"{path}, line {line}, column {column}: {cell.strip()}; "
-                    "every value must be a finite number"
-                )
-        if rows and len(values) != len(rows[0]):
+class _Table:
+    """The rows of a CSV file as they are read, a record at a time: every number appended to one flat array
+    of 8-byte floats (a Python list of floats takes 32 bytes a number and more), each row's line beside it.
+
+    A record costs time in proportion to its length: the line of each cell, which the messages name, is
+    counted only for the cell at fault.
+    """
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self.values = array.array("d")
+        self.line_numbers = array.array("q")
+        self.columns = 0
+        self.header = False
+        self.ended = 0  # the line on which the previous record ended
+
+    def add(self, cells: list[str], ended: int) -> None:
+        """One record of `csv.reader`, which ended on line `ended`."""
+        first, self.ended = self.ended + 1, ended
+        if not any(c.strip() for c in cells):
+            return
+        values = self._numbers(cells, first)
+        if values is None:
+            return  # the header
+        line = ended - cells[-1].count("\n")  # the line of the record's last cell
+        if self.line_numbers and len(values) != self.columns:
             raise DataError(
-                f"{path}, line {lines[-1]}: {len(values)} columns, but line {line_numbers[0]} has "
-                f"{len(rows[0])}; every row needs the same number of columns"
+                f"{self.path}, line {line}: {len(values)} columns, but line {self.line_numbers[0]} has "
+                f"{self.columns}; every row needs the same number of columns"
             )
-        rows.append(values)  # type: ignore[arg-type]
-        line_numbers.append(lines[-1])
-    return rows, line_numbers, header
+        self.columns = len(values)
+        self.values.extend(values)
+        self.line_numbers.append(line)
+
+    def _numbers(self, cells: list[str], first: int) -> list[float] | None:
+        """The record's numbers, every one finite; None for the header; else a `DataError` at the cell."""
+        try:
+            if "_" not in ",".join(cells):
+                values = list(map(float, cells))
+                if all(map(math.isfinite, values)):
+                    return values
+        except ValueError:
+            pass
+        values = [_number(c) for c in cells]
+        if not self.line_numbers and not self.header and all(v is None for v in values):
+            self.header = True  # the first line, and not a number in it: column names
+            return None
+        column = next(k for k, v in enumerate(values) if v is None or not math.isfinite(v))
+        line = first + sum(c.count("\n") for c in cells[:column])
+        where, cell = f"{self.path}, line {line}, column {column + 1}", cells[column].strip()
+        if values[column] is None:
+            raise DataError(f"{where}: {cell!r} is not a number")
+        raise DataError(f"{where}: {cell}; every value must be a finite number")
+
+    def array(self) -> np.ndarray:
+        """The rows, `(m, columns)`, on the numbers read (no copy)."""
+        return np.frombuffer(self.values, dtype=np.float64).reshape(-1, self.columns)
 
 
-CSV_MEMORY_PER_BYTE = 16  # a cell of text, "0.1,", becomes a Python float in a list: 32 bytes and more
+# Bytes of memory per byte of CSV text while a file is read, measured with tracemalloc
+# (`python -m benchmarks.csv_read`): about 8 for rows of any width from a few thousand cells down to one,
+# 4.6 for MNIST's rows; the most, 24.5, for a file of one very long row of one-digit cells, whose cells
+# `csv.reader` holds at once as Python strings (about 50 bytes for the 2 of "0,"). Above that, a margin.
+CSV_MEMORY_PER_BYTE = 32
 
 
 def _check_readable(path: Path) -> None:
@@ -190,7 +232,7 @@ def labels_from(column: np.ndarray, line_numbers: list[int], path: str | Path) -
     return column.reshape(1, -1)
 
 
-def load_csv(path: str | Path) -> Data:
+def load_csv(path: str | Path) -> Examples:
     """Features then the 0/1 label in the last column, one example per row: `(X (n_x, m), Y (1, m))`."""
     table, line_numbers = read_table(path)
     if table.shape[1] < 2:
@@ -204,15 +246,19 @@ def load_csv(path: str | Path) -> Data:
 def class_labels_from(
     column: np.ndarray, line_numbers: list[int], path: str | Path, classes: int | None = None
 ) -> np.ndarray:
-    """The last column as class labels `(m,)` of ints, after checking each is a whole number 0 ... K-1
-    (K = `classes` where given: the classes a network was trained on)."""
-    top = "" if classes is None else f" to {classes - 1}"
-    wrong = (column != np.round(column)) | (column < 0) | (column >= (np.inf if classes is None else classes))
+    """The last column as class labels `(m,)` of ints, after checking each is a whole number 0 ... K-1.
+
+    K is `classes` where given (the classes a network was trained on), else at most the number of
+    examples: a label of 99999 among 61 rows is a typo, not the last of 100,000 classes (and 1e19 would
+    wrap around as an int64). The message is one line, naming the first such label and its line."""
+    top = column.size if classes is None else classes
+    wrong = (column != np.round(column)) | (column < 0) | (column >= top)
     if wrong.any():
         first = int(np.argmax(wrong))
+        why = "" if classes is not None else f" (at most one class per example: {column.size} examples)"
         raise DataError(
             f"{path}, line {line_numbers[first]}: the label (the last column) must be a whole number "
-            f"from 0{top}; found {column[first]:g}"
+            f"from 0 to {top - 1}{why}; found {column[first]:g}"
         )
     return column.astype(np.int64)
 
@@ -228,13 +274,27 @@ def load_classes_csv(path: str | Path) -> tuple[np.ndarray, np.ndarray]:
     return table[:, :-1].T.copy(), labels
 
 
+def csv_path(name: str, built_in: Sequence[str]) -> Path:
+    """The CSV file that `--data NAME` names, where NAME is none of the `built_in` data sets; else a
+    `DataError` that lists them: for an empty name (which `Path` would read as the current folder), for
+    a built-in data set of another command, and for a name that is no .csv file and nothing that exists."""
+    choices = built_in[0] if len(built_in) == 1 else f"one of {', '.join(built_in)}"
+    give = f"give {choices} or a path to a .csv file"
+    if not name.strip():
+        raise DataError(f"no data set named (--data {name!r}): {give}")
+    if name in BUILT_IN:
+        raise DataError(f"{name} is a built-in data set of two classes, for nets.twolayer; here {give}")
+    if not name.lower().endswith(".csv") and not Path(name).exists():
+        raise DataError(f"unknown data set '{name}': {give}")
+    return Path(name)
+
+
 def features_maybe_labels(
     path: Path, n_x: int, trained_on: str | Path, read_labels: Callable[..., np.ndarray]
 ) -> tuple[np.ndarray, np.ndarray | None]:
     """A CSV file's features `(n_x, m)`, and its labels (`read_labels(last column, line_numbers, path)`)
-    when it has one column more: data for a network `trained_on` (a parameter file) `n_x` features."""
-    if not path.suffix.lower() == ".csv" and not path.exists():
-        raise DataError(f"unknown data set '{path}': give a built-in data set or a .csv file")
+    when it has one column more: data for a network `trained_on` (a parameter file) `n_x` features.
+    `path` is what `csv_path` returns."""
     table, line_numbers = read_table(path)
     columns = table.shape[1]
     if columns == n_x:
@@ -247,21 +307,19 @@ def features_maybe_labels(
     )
 
 
-def load(name_or_path: str, seed: int | None = None) -> Data:
+def load(name_or_path: str, seed: int | None = None) -> Examples:
     """A built-in data set by name (drawn from `seed`) or a CSV file by path."""
     if name_or_path in BUILT_IN:
         return BUILT_IN[name_or_path](seed=seed)
-    if not name_or_path.lower().endswith(".csv") and not Path(name_or_path).exists():
-        raise DataError(
-            f"unknown data set '{name_or_path}': give one of {', '.join(BUILT_IN)} or a path to a .csv file"
-        )
-    return load_csv(name_or_path)
+    return load_csv(csv_path(name_or_path, tuple(BUILT_IN)))
 
 
 # ----- splitting and standardisation ------------------------------------------------------------------
 
 
-def split(X: np.ndarray, Y: np.ndarray, test_fraction: float, seed: int | None = None) -> tuple[Data, Data]:
+def split(
+    X: np.ndarray, Y: np.ndarray, test_fraction: float, seed: int | None = None
+) -> tuple[Examples, Examples]:
     """`((X_train, Y_train), (X_test, Y_test))`: a random `test_fraction` of the examples held out.
 
     A positive fraction holds out at least one example; at least one is always left to train on.
@@ -300,22 +358,46 @@ def stratified_split(
     return (X[:, train], labels[train]), (X[:, test], labels[test])
 
 
+def stratified_sample(labels: np.ndarray, n: int, seed: int | None = None) -> np.ndarray:
+    """The indices of exactly `n` examples, sorted, drawn from every class in proportion to its size (the
+    largest remainders rounded up), at least one of each: a `DataError` where `n` is below the number of
+    classes or above the number of examples."""
+    classes, counts = np.unique(labels, return_counts=True)
+    if not len(classes) <= n <= labels.size:
+        raise DataError(
+            f"{n} examples cannot be drawn by class from {labels.size} examples of {len(classes)} classes: "
+            f"give from {len(classes)} to {labels.size}"
+        )
+    # one of each class first, the rest shared in proportion to what each class has left
+    share = (n - len(classes)) * (counts - 1) / max(labels.size - len(classes), 1)
+    take = 1 + np.floor(share).astype(np.int64)
+    remainders = np.argsort(-(share - np.floor(share)), kind="stable")
+    take[remainders[: n - int(take.sum())]] += 1
+    rng = np.random.default_rng(seed)
+    chosen = [rng.permutation(np.flatnonzero(labels == k))[:t] for k, t in zip(classes, take)]
+    return np.sort(np.concatenate(chosen))
+
+
 def standardisation(X: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """The mean and standard deviation of each feature (row), shape `(n_x, 1)` each.
 
     A constant feature gets a standard deviation of 1, so that it is only shifted, never divided by 0.
-    A feature so large that its sum or its squares overflow (values near 1e308, or 1e160) is measured
-    in units of its largest value, so that both are finite for every feature of finite values.
+    A feature so large that its sum or its squares overflow (values near 1e308, or 1e160), or so small
+    that its squares underflow (below 1e-162), is measured in units of its largest value, so that both are
+    finite, and the standard deviation positive, for every feature of finite values that is not constant.
     """
     with np.errstate(over="ignore", invalid="ignore"):
         mean = X.mean(axis=1, keepdims=True)
         std = X.std(axis=1, keepdims=True)
-    overflowed = ~(np.isfinite(mean) & np.isfinite(std))[:, 0]
-    if overflowed.any():
-        rows = X[overflowed]
+    rescaled = ~(np.isfinite(mean) & np.isfinite(std))[:, 0]
+    # Below about 1e-162 the squares underflow to 0, and a feature that varies would read as constant:
+    # measured in units of its largest value too.
+    rescaled |= (std[:, 0] == 0) & (X.max(axis=1) != X.min(axis=1)) if X.shape[1] else False
+    if rescaled.any():
+        rows = X[rescaled]
         scale = np.max(np.abs(rows), axis=1, keepdims=True)  # the scaled values lie in [-1, 1]
-        mean[overflowed] = scale * (rows / scale).mean(axis=1, keepdims=True)
-        std[overflowed] = scale * (rows / scale).std(axis=1, keepdims=True)
+        mean[rescaled] = scale * (rows / scale).mean(axis=1, keepdims=True)
+        std[rescaled] = scale * (rows / scale).std(axis=1, keepdims=True)
     return mean, np.where(std > 0, std, 1.0)
 
 

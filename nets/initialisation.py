@@ -36,6 +36,16 @@ def initialize_layers(
     The same seed gives the same parameters.
     """
     sizes = _check_layer_sizes(layer_sizes)
+    _check_init(init, std)
+    rng = np.random.default_rng(seed)
+    parameters: dict[str, np.ndarray] = {}
+    for c in range(1, len(sizes)):
+        parameters[f"W{c}"] = _weights(rng, init, std, sizes[c - 1], sizes[c])
+        parameters[f"b{c}"] = np.zeros((sizes[c], 1))
+    return parameters
+
+
+def _check_init(init: str, std: float | None) -> None:
     if init not in INITIALISATIONS:
         raise ValueError(f"unknown initialisation {init!r}; choose one of {', '.join(INITIALISATIONS)}")
     if init == "normal":
@@ -44,24 +54,19 @@ def initialize_layers(
     elif std is not None:
         raise ValueError(f'std is only used by the "normal" initialisation, not by {init!r}')
 
-    rng = np.random.default_rng(seed)
-    parameters: dict[str, np.ndarray] = {}
-    for c in range(1, len(sizes)):
-        n_in, n_out = sizes[c - 1], sizes[c]
-        shape = (n_out, n_in)
-        if init == "lab":
-            bound = np.sqrt(1 / n_in)
-            W = rng.uniform(-bound, bound, size=shape)
-        elif init == "glorot":
-            bound = np.sqrt(6 / (n_in + n_out))
-            W = rng.uniform(-bound, bound, size=shape)
-        elif init == "he":
-            W = rng.normal(0.0, np.sqrt(2 / n_in), size=shape)
-        else:
-            W = rng.normal(0.0, std, size=shape)
-        parameters[f"W{c}"] = W
-        parameters[f"b{c}"] = np.zeros((n_out, 1))
-    return parameters
+
+def _weights(rng: np.random.Generator, init: str, std: float | None, n_in: int, n_out: int) -> np.ndarray:
+    """One `W (n_out, n_in)` drawn by `init`, from `rng` (in the same order as ever: same seed, same W)."""
+    shape = (n_out, n_in)
+    if init == "lab":
+        bound = np.sqrt(1 / n_in)
+        return rng.uniform(-bound, bound, size=shape)
+    if init == "glorot":
+        bound = np.sqrt(6 / (n_in + n_out))
+        return rng.uniform(-bound, bound, size=shape)
+    if init == "he":
+        return rng.normal(0.0, np.sqrt(2 / n_in), size=shape)
+    return rng.normal(0.0, std, size=shape)
 
 
 def _check_layer_sizes(layer_sizes: Sequence[int]) -> list[int]:

@@ -3,8 +3,9 @@
 `save_arrays(path, arrays, texts)` writes float arrays and short strings (an activation's name), whole or
 not at all; `load_arrays(path, array_keys, text_keys)` reads them back, with `allow_pickle=False`, so that a
 parameter file cannot run code, and refuses with a `ParameterFileError` naming the problem a file that is
-missing, not an .npz, lacks a key, or holds anything but finite arrays of floats; each array's header is
-read first, so that one declaring more than the memory of the machine is refused before it is allocated.
+missing, not an .npz, lacks a key, or holds anything but finite arrays of floats and short texts; each
+array's header is read first, so that one declaring more than the memory of the machine, or a text that is
+not one short string, is refused before anything is allocated.
 Whether the shapes fit a network is the network's command's to check.
 """
 
@@ -23,6 +24,9 @@ import numpy as np
 from minigrad.files import atomic_write
 from nets import checks
 
+# The longest text a parameter file holds: an activation's name, a count of layers.
+MAX_TEXT = 64
+
 
 class ParameterFileError(ValueError):
     """A parameter file that is not one written by --save, or does not fit the data."""
@@ -40,7 +44,12 @@ def check_standard_deviations(std: np.ndarray, holds: str) -> None:
 
 
 def save_arrays(path: Path, arrays: Mapping[str, np.ndarray], texts: Mapping[str, str]) -> None:
-    """Plain arrays only (each text as a string array), so that loading needs no pickle."""
+    """Plain arrays only (each text as a string array), so that loading needs no pickle: anything else
+    is a TypeError before the file is opened (`np.savez` would pickle an object array)."""
+    for key, value in {**arrays, **texts}.items():
+        plain = isinstance(value, str) if key in texts else np.asarray(value).dtype.kind in "fiub"
+        if not plain or (key in texts and len(value) > MAX_TEXT):
+            raise TypeError(f"save_arrays: {key} is {type(value).__name__}, not a number array or short text")
     with atomic_write(path) as f:
         np.savez(f, **arrays, **{k: np.array(v) for k, v in texts.items()})
 
@@ -70,6 +79,8 @@ def load_arrays(
         try:
             for key in array_keys:
                 _check_header(path, archive, key)
+            for key in text_keys:
+                _check_text_header(path, archive, key)
             arrays = {k: archive[k] for k in array_keys}
             texts = {k: str(archive[k]) for k in text_keys}
         except ParameterFileError:
@@ -84,9 +95,15 @@ def load_arrays(
     return arrays, texts
 
 
-def _check_header(path: Path, archive: np.lib.npyio.NpzFile, key: str) -> None:
-    """The shape and type `key`'s header declares, read before its data: a 2-D array of floats that fits
-    in memory, else `ParameterFileError`."""
+def array_names(path: Path) -> list[str]:
+    """The names of the arrays a parameter file holds, read from its table of contents (nothing loaded);
+    call it once `load_arrays` has accepted the file."""
+    with np.load(path, allow_pickle=False) as archive:
+        return list(archive.files)
+
+
+def _header(path: Path, archive: np.lib.npyio.NpzFile, key: str) -> tuple[tuple[int, ...], np.dtype]:
+    """The shape and type `key`'s header declares, read before its data."""
     not_ours = f"{path}: not a parameter file written by --save"
     with archive.zip.open(f"{key}.npy") as member:
         version = np.lib.format.read_magic(member)
@@ -96,6 +113,25 @@ def _check_header(path: Path, archive: np.lib.npyio.NpzFile, key: str) -> None:
             shape, _, dtype = np.lib.format.read_array_header_2_0(member)
         else:
             raise ParameterFileError(f"{not_ours} ({key} is in .npy format {version}, not 1.0 or 2.0)")
+    return shape, dtype
+
+
+def _check_text_header(path: Path, archive: np.lib.npyio.NpzFile, key: str) -> None:
+    """A text, as `save_arrays` writes it: one string of at most `MAX_TEXT` characters, else
+    `ParameterFileError`, before its data is read (a header can declare a text array of any size)."""
+    shape, dtype = _header(path, archive, key)
+    if shape != () or dtype.kind != "U" or dtype.itemsize > 4 * MAX_TEXT:
+        raise ParameterFileError(
+            f"{path}: not a parameter file written by --save ({key} is not one text of at most {MAX_TEXT} "
+            f"characters: its header declares {dtype} of shape {shape})"
+        )
+
+
+def _check_header(path: Path, archive: np.lib.npyio.NpzFile, key: str) -> None:
+    """The shape and type `key`'s header declares, read before its data: a 2-D array of floats that fits
+    in memory, else `ParameterFileError`."""
+    not_ours = f"{path}: not a parameter file written by --save"
+    shape, dtype = _header(path, archive, key)
     if dtype.kind != "f" or len(shape) != 2:
         raise ParameterFileError(f"{not_ours} ({key} is not a finite 2-D array of floats)")
     n_bytes = math.prod(shape) * dtype.itemsize

@@ -25,7 +25,7 @@ import numpy as np
 import minigrad as mg
 from minigrad import Tensor
 from nets import initialisation, metrics
-from nets.checks import binary_labels, whole_number
+from nets.checks import binary_labels, check_examples, whole_number
 from nets.costs import compute_cost, compute_cost_from_logits
 from nets.tensors import ArrayOrTensor, array, as_tensor, named
 from nets.training import DIVERGED_ABOVE, TrainingDivergedError, has_diverged
@@ -155,8 +155,19 @@ def backward_propagation(
     Z1; `dW` and `db` are the derivatives of J themselves (the `1/m` is applied there).
     """
     _check_activation(hidden_activation)
-    X, Y = array(X), array(Y)
     binary_labels(Y, "backward_propagation")
+    return _closed_form(parameters, cache, X, Y, hidden_activation)
+
+
+def _closed_form(
+    parameters: Mapping[str, ArrayOrTensor],
+    cache: Mapping[str, ArrayOrTensor],
+    X: ArrayOrTensor,
+    Y: ArrayOrTensor,
+    hidden_activation: str,
+) -> dict[str, np.ndarray]:
+    """`backward_propagation` on labels already checked."""
+    X, Y = array(X), array(Y)
     W2 = array(_parameter(parameters, "W2"))
     Z1, A1, A2 = array(cache["Z1"]), array(cache["A1"]), array(cache["A2"])
     m = X.shape[1]
@@ -190,7 +201,11 @@ def _autograd_pass(
     leaves = {p: Tensor(_parameter(parameters, p), requires_grad=True, name=p) for p in PARAMETER_NAMES}
     with _no_float_warnings():
         A2, cache = forward_propagation(X, leaves, hidden_activation)
-        J = compute_cost_from_logits(cache["Z2"], Y) if from_logits else compute_cost(A2, Y)
+        J = (
+            compute_cost_from_logits(cache["Z2"], Y)
+            if from_logits
+            else compute_cost(A2, Y, labels_checked=True)
+        )
         J.backward()
     return J, cache, leaves
 
@@ -270,8 +285,10 @@ def check_formulas(
     sigmoid included (exact while A2 stays inside (0, 1), as at initialisation). The closed form reads
     Z1, A1 and A2 off the same forward pass.
     """
+    _check_activation(hidden_activation)
+    binary_labels(Y, "check_formulas")  # once, for both passes below
     J, cache, leaves = _autograd_pass(parameters, X, Y, hidden_activation, from_logits=False)
-    closed = backward_propagation(leaves, cache, X, Y, hidden_activation)
+    closed = _closed_form(leaves, cache, X, Y, hidden_activation)
     return FormulaCheck(J, closed, _lab_gradients(cache, leaves))
 
 
@@ -339,9 +356,22 @@ def train(
     _check_activation(hidden_activation)
     whole_number(iterations, "iterations")
     X, Y = array(X), array(Y)
-    binary_labels(Y, "train")
+    check_examples(X, Y, "train")
     parameters = _starting_parameters(X, Y, n_h, seed, init, parameters)
     step = (_compiled_step if compiled else _eager_step)(hidden_activation)
+    return _descend(step, parameters, X, Y, learning_rate, iterations, callback)
+
+
+def _descend(
+    step: Step,
+    parameters: Mapping[str, ArrayOrTensor],
+    X: np.ndarray,
+    Y: np.ndarray,
+    learning_rate: float,
+    iterations: int,
+    callback: Callable[[int, float], None] | None,
+) -> tuple[dict[str, np.ndarray], list[float]]:
+    """`train`'s loop: `iterations` steps of gradient descent from `parameters`, each cost checked."""
     costs: list[float] = []
     for i in range(iterations + 1):
         cost, grads = step(parameters, X, Y)

@@ -92,6 +92,9 @@ def test_a_csv_file_without_a_header_and_with_one_feature(tmp_path):
         ('1,2,1\n"3\n\n",4,x\n', "line 4, column 3: 'x' is not a number"),
         ('"1\n",2,1\n3,4\n', "line 3: 2 columns, but line 2 has 3"),
         ('"1\n",2,1\n3,4,2\n', "found 2 (first on line 3)"),
+        # issue 22: Python's float takes digit separators, a CSV file has none
+        ("1,2,1\n1_000,4,0\n", "line 2, column 1: '1_000' is not a number"),
+        ("1,2_5,1\n", "line 1, column 2: '2_5' is not a number"),
     ],
 )
 def test_a_bad_csv_file_is_refused_naming_the_file_and_where(tmp_path, text, message):
@@ -118,7 +121,8 @@ def test_missing_unreadable_and_unknown_data_are_refused(tmp_path):
 def test_a_csv_file_too_large_for_memory_is_refused_before_it_is_read(tmp_path, monkeypatch):
     path = write(tmp_path, "0.1,0.2,1\n" * 100)
     monkeypatch.setattr(nets.checks, "memory_limit", lambda: 4000)
-    too_large = r"data\.csv: 1000 bytes of CSV text would take about 15\.6 KiB of memory; this machine"
+    needs = f"{datasets.CSV_MEMORY_PER_BYTE * 1000 / 1024:.1f}".replace(".", r"\.")
+    too_large = rf"data\.csv: 1000 bytes of CSV text would take about {needs} KiB of memory; this machine"
     with pytest.raises(DataError, match=too_large + r" has 3\.9 KiB"):
         datasets.load(str(path))
 
@@ -175,3 +179,74 @@ def test_standardisation_of_huge_features_neither_overflows_nor_warns(big):
     np.testing.assert_allclose(std[:, 0], [big / 2 * np.sqrt(3), np.std([1.0, 2, 3, 4])])
     np.testing.assert_allclose(Z[0], [1 / np.sqrt(3)] * 2 + [-np.sqrt(3)] + [1 / np.sqrt(3)])
     np.testing.assert_allclose(Z[1], (X[1] - 2.5) / np.std(X[1]))
+
+
+@pytest.mark.parametrize(("rows", "columns"), [(1, 20_000), (2_000, 2), (100, 200)])
+def test_the_memory_guard_covers_what_reading_a_csv_file_takes(tmp_path, rows, columns):
+    # Issue 22: a 30 MB file peaked at 1.37 GB, 46 bytes per byte against the 16 the guard assumed. One
+    # long row of one-digit cells is the most per byte (the cells are Python strings while it is read).
+    import tracemalloc
+
+    path = tmp_path / "zeros.csv"
+    table = np.zeros((rows, columns), dtype=np.int64)
+    np.savetxt(path, table, fmt="%d", delimiter=",")
+    tracemalloc.start()
+    try:
+        X, Y = datasets.load_csv(path)
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert X.shape == (columns - 1, rows) and Y.shape == (1, rows)
+    assert peak <= datasets.CSV_MEMORY_PER_BYTE * path.stat().st_size
+
+
+def test_a_wide_csv_file_reads_its_numbers_and_names_the_line_of_a_bad_cell(tmp_path):
+    # The line of a cell is counted only for the cell at fault: a row of 16,000 columns reads in
+    # linear time (benchmarks/csv_read.py), and the messages still name the line of a quoted cell.
+    values = np.arange(16_000) % 7
+    cells = [str(v) for v in values]
+    good = write(tmp_path, ",".join([*cells[:-1], "1"]) + "\n")
+    X, Y = datasets.load_csv(good)
+    np.testing.assert_array_equal(X[:, 0], values[:-1])
+    assert Y.shape == (1, 1)
+    cells[100], cells[9_000] = '"\n\n1"', "x"  # a number after two line breaks, then a bad cell
+    bad = tmp_path / "bad.csv"
+    bad.write_text(",".join([*cells[:-1], "1"]) + "\n")
+    with pytest.raises(DataError, match=r"line 3, column 9001: 'x' is not a number"):
+        datasets.load_csv(bad)
+
+
+# ----- issue 22: --data '' and another command's data set; features below 1e-162 -----------------------
+
+
+def test_an_empty_data_name_is_refused_naming_the_choices_not_the_current_folder():
+    # Before: --data '' read as Path('.'), and said ".: is a folder".
+    with pytest.raises(
+        DataError, match=r"^no data set named \(--data ''\): give one of moons, xor, circles, blobs"
+    ):
+        datasets.load("")
+    with pytest.raises(
+        DataError, match=r"^no data set named \(--data ' '\): give digits or a path to a .csv file$"
+    ):
+        datasets.csv_path(" ", ("digits",))
+
+
+def test_a_built_in_data_set_of_the_other_command_is_named_as_such():
+    # Before: nets.digits predict --data moons said to give a built-in data set, though moons is one.
+    with pytest.raises(
+        DataError, match=r"^moons is a built-in data set of two classes, for nets\.twolayer; here give digits"
+    ):
+        datasets.csv_path("moons", ("digits",))
+    assert datasets.csv_path("new.csv", ("digits",)).name == "new.csv"
+
+
+@pytest.mark.parametrize("scale", [1e-170, 1e-200, 1e-300, 5e-324 * 2**20])
+def test_features_below_1e_162_are_standardised_to_mean_0_and_std_1(scale):
+    # Before: their squares underflowed to 0, the std read as 0 and was replaced by 1: not standardised.
+    X = np.array([[1.0, 2.0, 3.0, 6.0], [5.0, 5.0, 5.0, 5.0]]) * np.array([[scale], [1.0]])
+    mean, std = datasets.standardisation(X)
+    Z = datasets.standardise(X, mean, std)
+    assert std[0, 0] > 0 and std[1, 0] == 1.0  # the constant feature is only shifted
+    expected = (X[0] / scale - (X[0] / scale).mean()) / (X[0] / scale).std()
+    np.testing.assert_allclose(Z[0], expected, rtol=1e-6)
+    np.testing.assert_array_equal(Z[1], 0.0)

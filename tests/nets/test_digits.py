@@ -1,5 +1,7 @@
 """nets.digits: a softmax network on more than two classes, and what it shares (costs, metrics, data)."""
 
+import re
+
 import numpy as np
 import pytest
 from hypothesis import given
@@ -168,12 +170,53 @@ def test_class_labels_from_a_csv_are_whole_numbers_and_a_wrong_one_is_named_with
     for label, found in (("1.5", "1.5"), ("-1", "-1")):
         bad = tmp_path / "bad.csv"
         bad.write_text(f"1,2,0\n3,4,{label}\n")
-        with pytest.raises(DataError, match=rf"bad.csv, line 2: .*whole number from 0; found {found}$"):
+        with pytest.raises(
+            DataError, match=rf"bad.csv, line 2: .*whole number from 0 to 1 .*; found {found}$"
+        ):
             datasets.load_classes_csv(bad)
     one_class = tmp_path / "one.csv"
     one_class.write_text("1,2,0\n3,4,0\n")
     with pytest.raises(DataError, match="at least two classes"):
         datasets.load_classes_csv(one_class)
+
+
+@pytest.mark.parametrize(("label", "found"), [("1e19", "1e\\+19"), ("99999", "99999"), ("61", "61")])
+def test_a_label_beyond_the_number_of_examples_is_refused_in_one_line(tmp_path, label, found):
+    # Issue 22: 1e19 wrapped to INT64_MIN and printed the whole label array in a traceback; 99999 among 61
+    # rows trained a network of 100,000 classes. At most one class per example: labels 0 to m - 1.
+    rows = [f"{i},{i % 3}" for i in range(60)] + [f"7,{label}"]
+    path = tmp_path / "labels.csv"
+    path.write_text("\n".join(rows) + "\n")
+    with pytest.raises(DataError) as info:
+        datasets.load_classes_csv(path)
+    message = str(info.value)
+    assert "\n" not in message and len(message) < 300
+    assert re.search(
+        rf"line 61: .* from 0 to 60 \(at most one class per example: 61 examples\); found {found}$", message
+    )
+
+
+@given(st.lists(st.integers(1, 30), min_size=1, max_size=8), st.data())
+def test_a_stratified_sample_has_exactly_n_examples_and_every_class(counts, data):
+    # Issue 22: --limit 9 gave 10 examples, --limit 21 gave 20, and --limit 1 a traceback.
+    labels = np.repeat(np.arange(len(counts)), counts)
+    n = data.draw(st.integers(len(counts), labels.size))
+    chosen = datasets.stratified_sample(labels, n, seed=data.draw(st.integers(0, 3)))
+    assert chosen.size == n and np.unique(chosen).size == n
+    taken = np.bincount(labels[chosen], minlength=len(counts))
+    assert taken.min() >= 1 and np.all(taken <= counts)
+    # in proportion: one of each class, the rest shared by what each class has beyond it, to within one
+    fair = 1 + (n - len(counts)) * (np.array(counts) - 1) / max(labels.size - len(counts), 1)
+    assert np.all(np.abs(taken - fair) < 1)
+
+
+@pytest.mark.parametrize("n", [0, 2, 11])
+def test_a_stratified_sample_of_fewer_than_the_classes_or_more_than_the_examples_is_refused(n):
+    labels = np.repeat(np.arange(3), [4, 3, 3])
+    with pytest.raises(
+        DataError, match=r"cannot be drawn by class from 10 examples of 3 classes: give from 3 to 10"
+    ):
+        datasets.stratified_sample(labels, n)
 
 
 # ----- metrics -----------------------------------------------------------------------------------------

@@ -12,6 +12,8 @@ import numpy as np
 import pytest
 from stopping import terminated_while_saving
 
+from nets.digits.command import main
+
 ROOT = Path(__file__).resolve().parents[2]
 PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
 pytest.importorskip("sklearn", reason='the digits need scikit-learn: pip install -e ".[digits]"')
@@ -373,3 +375,59 @@ def test_file_names_that_are_not_utf8_are_printed_as_their_bytes(tmp_path):
         refused = subprocess.run([*command, *args], cwd=tmp_path, env=env, capture_output=True, timeout=120)
         assert refused.returncode == 2 and refused.stdout == b""
         assert refused.stderr == message
+
+
+# ----- issue 22: --limit draws exactly N by class; labels bounded; a confusion matrix only where readable ---
+
+
+@pytest.mark.parametrize("limit", [1, 4, 9])
+def test_a_limit_below_the_number_of_classes_is_one_line_and_exit_2(limit, capsys):
+    # Before: --limit 1 to 4 ended in a traceback from stratified_split, --limit 9 drew 10 examples.
+    assert main(["--limit", str(limit), "--epochs", "1"]) == 2
+    out, err = capsys.readouterr()
+    assert out == ""
+    assert (
+        err == f"error: --limit {limit}: {limit} examples cannot be drawn by class from 1797 examples of 10 "
+        "classes: give from 10 to 1797\n"
+    )
+
+
+@pytest.mark.parametrize("limit", [10, 21, 300])
+def test_a_limit_draws_exactly_that_many_examples(limit, capsys):
+    # Before: --limit 21 drew 20.
+    assert main(["--limit", str(limit), "--epochs", "1", "--test-fraction", "0.5"]) == 0
+    out = capsys.readouterr().out
+    assert (
+        f"  data      scikit-learn's handwritten digits (8x8 pixels): {limit} examples of 64 features, "
+        in out
+    )
+
+
+def test_a_confusion_matrix_too_wide_for_a_terminal_is_not_printed(tmp_path, capsys):
+    # Before: labels up to 5000 printed a 5001 x 5001 matrix (75 MB).
+    rng = np.random.default_rng(0)
+    classes = 31
+    X = rng.normal(size=(2, 2 * classes))
+    labels = np.repeat(np.arange(classes), 2)
+    write_csv(tmp_path / "wide.csv", X, labels, header="")
+    assert main(["--data", str(tmp_path / "wide.csv"), "--epochs", "1", "--test-fraction", "0"]) == 0
+    out = capsys.readouterr().out
+    assert "31 classes: the confusion matrix is too wide to print (at most 30)" in out
+    assert "Confusion matrix of" not in out
+
+
+@pytest.mark.parametrize(
+    ("data", "message"),
+    [
+        (
+            "moons",
+            "moons is a built-in data set of two classes, for nets.twolayer; here give digits or a path",
+        ),
+        ("", "no data set named (--data ''): give digits or a path to a .csv file"),
+    ],
+)
+def test_predict_on_another_commands_data_set_or_none_says_so(tmp_path, capsys, data, message):
+    digits_file(tmp_path / "model.npz")
+    assert main(["predict", str(tmp_path / "model.npz"), "--data", data]) == 2
+    out, err = capsys.readouterr()
+    assert out == "" and err.startswith(f"error: {message}") and err.count("\n") == 1

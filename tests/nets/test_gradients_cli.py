@@ -11,7 +11,8 @@ import numpy as np
 import pytest
 
 from nets import gradients
-from nets.gradients import TrainingRun, main, parse_combination
+from nets.gradients import TrainingRun, parse_combination
+from nets.gradients.command import main
 
 ROOT = Path(__file__).resolve().parents[2]
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
@@ -167,6 +168,29 @@ def test_outcome_of_a_training_run(costs, outcome):
     assert TrainingRun(costs=costs).outcome == outcome
 
 
+@pytest.mark.parametrize("rise", [0.0, 1e-16, 1e-12, 1e-6])
+def test_a_rise_in_the_last_places_is_no_divergence(rise):
+    # Issue 22: at depth 30 with relu+lab the cost went from 0.693 to 0.693 "and grew", and the report
+    # called that "diverged" while dZ1/dZL was 2.6e-12.
+    start = math.log(2)
+    costs = [start, start * (1 - 1e-9), start * (1 + rise)]
+    assert TrainingRun(costs=costs).outcome == "stalled"
+    assert TrainingRun(costs=costs, vanished=True).outcome == "no progress (vanishing gradients)"
+    assert not TrainingRun(costs=costs, vanished=True).diverged
+
+
+def test_measure_says_no_progress_where_the_gradient_vanished():
+    X, Y = gradients.make_data("moons", 40, 0)
+    combos = [parse_combination("sigmoid+lab"), parse_combination("relu+he")]
+    found = gradients.measure(
+        combos, X, Y, [2, 8, 8, 8, 8, 8, 8, 8, 8, 1], steps=5, learning_rate=0.01, clip=1.0, seed=0
+    )
+    outcomes = {label: run.outcome for label, run in found.runs}
+    assert outcomes["sigmoid+lab"] == "no progress (vanishing gradients)"
+    assert gradients.ratio(found.dZ[0][0], found.dZ[0][-1]) < gradients.VANISHED_BELOW
+    assert not found.runs[1][1].vanished and outcomes["relu+he"] != "no progress (vanishing gradients)"
+
+
 def test_large_normal_diverges_without_clipping_and_trains_with_it():
     # std 0.5 and n = 32 make the gradient 2 times larger per layer (1/2 * 32 * 0.25 = 4 in squared norm),
     # about 2^9 = 512 at layer 1: a gradient-descent step of 0.1 times that overshoots. Clipping the global
@@ -175,8 +199,10 @@ def test_large_normal_diverges_without_clipping_and_trains_with_it():
         X, Y = gradients.make_data("moons", 200, seed)
         combo = parse_combination("relu+normal:0.5")
         sizes = [2] + [32] * 9 + [1]
-        plain = gradients.train(gradients.network_parameters(combo, sizes, seed), X, Y, "relu", 150, 0.1)
-        clipped = gradients.train(
+        plain = gradients.training_run(
+            gradients.network_parameters(combo, sizes, seed), X, Y, "relu", 150, 0.1
+        )
+        clipped = gradients.training_run(
             gradients.network_parameters(combo, sizes, seed), X, Y, "relu", 150, 0.1, 1.0
         )
         assert plain.diverged, plain.outcome
@@ -188,10 +214,10 @@ def test_large_normal_diverges_without_clipping_and_trains_with_it():
 def test_sigmoid_with_the_labs_bound_stalls_where_relu_with_he_trains():
     X, Y = gradients.make_data("moons", 200, 0)
     sizes = [2] + [32] * 9 + [1]
-    sigmoid = gradients.train(
+    sigmoid = gradients.training_run(
         gradients.network_parameters(parse_combination("sigmoid+lab"), sizes, 0), X, Y, "sigmoid", 150, 0.1
     )
-    relu = gradients.train(
+    relu = gradients.training_run(
         gradients.network_parameters(parse_combination("relu+he"), sizes, 0), X, Y, "relu", 150, 0.1
     )
     # The last layer's gradient is not small, so the sigmoid network's cost does move, but only to the
@@ -258,3 +284,15 @@ def test_a_value_argparse_refuses_names_a_non_utf8_byte_as_the_byte(tmp_path):
     assert result.returncode == 2
     assert b"invalid choice: 'caf\\xe9'" in result.stderr, result.stderr
     assert b"udc" not in result.stderr
+
+
+@pytest.mark.parametrize(("option", "example"), [("--activation", "relu,tanh"), ("--init", "he,lab")])
+@pytest.mark.parametrize("given", ["", " , "])
+def test_an_empty_list_of_activations_or_inits_is_refused_not_taken_as_the_default(
+    option, example, given, capsys
+):
+    # Before: --activation '' silently ran relu+he ('' is falsy, so the default was taken).
+    assert main([option, given]) == 2
+    out, err = capsys.readouterr()
+    assert out == ""
+    assert err == f"error: {option} {given!r}: give at least one name, e.g. {option} {example}\n"

@@ -534,3 +534,33 @@ def _graph_leaves(t):
             seen[id(x)] = x
             stack.extend(x.parents)
     return [x for x in seen.values() if not x.parents]
+
+
+# ----- issue 22: bad training sets named at the boundary, not as exploding gradients ------------------
+
+
+@pytest.mark.parametrize(
+    ("X", "message"),
+    [
+        (np.array([[0.0, np.nan, 1.0, 2.0]]), r"train: X must hold finite numbers; found nan at \(0, 1\)"),
+        (np.array([[0.0, 1.0, np.inf, 2.0]]), r"train: X must hold finite numbers; found inf at \(0, 2\)"),
+        (
+            np.zeros((1, 0)),
+            r"train: X must be \(n_x, m\), one example per column, at least one; got \(1, 0\)",
+        ),
+    ],
+)
+def test_train_on_x_that_is_not_finite_or_empty_names_x_not_the_gradients(X, message):
+    Y = (np.arange(X.shape[1]) % 2).reshape(1, -1).astype(float)
+    with pytest.raises(ValueError, match=message) as info:
+        tl.train(X, Y, 3, iterations=2)
+    assert "exploded" not in str(info.value)
+
+
+def test_train_with_labels_of_shape_m_names_y_and_its_shape():
+    # Before: "Z has shape (40, 40)", from a Y of shape (40,) broadcast against A2 (1, 40).
+    X, Y = datasets.moons(m=40, seed=0)
+    with pytest.raises(
+        ValueError, match=r"train: Y must be \(n_y, m\) .* m = 40; got \(40,\) \(use Y.reshape"
+    ):
+        tl.train(X, Y[0], 3, iterations=2)

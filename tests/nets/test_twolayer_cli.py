@@ -527,3 +527,25 @@ def test_each_module_is_imported_once(tmp_path):
     ours = [m for m in modules if m.split(".")[0] in ("nets", "minigrad")]
     assert "nets.twolayer" in ours and "nets.twolayer.command" in ours
     assert len(ours) == len(set(ours)), sorted(m for m in ours if ours.count(m) > 1)
+
+
+def test_a_training_run_checks_the_training_labels_at_its_boundaries_only(monkeypatch, capsys):
+    # Issue 17: labels were checked five times on one Y in one run (the formulas' closed form and cost,
+    # train, the accuracy of each split). Now: once where the formulas are checked, once by train.
+    import nets.checks
+    import nets.costs
+    import nets.twolayer
+    from nets.twolayer.command import main as twolayer_main
+
+    checked = []
+    real = nets.checks.binary_labels
+
+    def counted(Y, function):
+        checked.append((function, Y.shape))
+        return real(Y, function)
+
+    for module in (nets.checks, nets.costs, nets.twolayer):
+        monkeypatch.setattr(module, "binary_labels", counted)
+    assert twolayer_main(["--iterations", "2", "--quiet"]) == 0
+    assert "final cost" in capsys.readouterr().out
+    assert checked == [("check_formulas", (1, 300)), ("train", (1, 300))]
