@@ -3,7 +3,6 @@
 import signal
 
 import pytest
-
 from stopping import terminated_while_saving
 
 
