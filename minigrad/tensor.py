@@ -92,7 +92,8 @@ class Tensor:
     @property
     def data(self) -> np.ndarray:
         """The values, an ndarray. Assigning to it (`W.data = ...`, `W.data -= ...`) marks the tensor
-        changed: a graph built from it before then can no longer be back-propagated."""
+        changed: a graph built from it before then can no longer be back-propagated. Writing into the
+        array itself (`W.data[0] = 10`) is seen for parameters only (see `changed_after`)."""
         return self._data
 
     @data.setter

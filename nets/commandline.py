@@ -215,10 +215,10 @@ def check_output(option: str, path: Path | None, suffixes: Sequence[str]) -> Non
         raise UsageError(f"{option} {path}: the folder {folder} does not exist")
     if not os.access(folder, os.W_OK):
         raise UsageError(f"{option} {path}: the folder {folder} is not writable")
-    if path.is_dir():
-        raise UsageError(f"{option} {path}: is a folder; give a file name")
     try:  # write-protected, a FIFO or a device, a name too long: refused before the work, not after
         check_target(path)
+    except IsADirectoryError:
+        raise UsageError(f"{option} {path}: is a folder; give a file name") from None
     except OSError as error:
         raise UsageError(f"{option} {path}: {error.strerror}") from None
 
