@@ -240,7 +240,8 @@ def _folders_locked(folders: set[Path]) -> Iterator[None]:
             except OSError:  # a folder one may write but not read: no lock, as before
                 continue
             stack.callback(os.close, fd)
-            fcntl.flock(fd, fcntl.LOCK_EX)  # released when fd is closed
+            with contextlib.suppress(OSError):  # a file system without locks: no lock, as before
+                fcntl.flock(fd, fcntl.LOCK_EX)  # released when fd is closed
         yield
 
 
