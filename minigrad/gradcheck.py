@@ -50,12 +50,26 @@ def gradcheck(
     ]
     for out_index, analytic in rows:
         for x, dx in zip(checked, analytic):
-            for index in np.ndindex(x.shape):
-                numeric = _central_difference(fn, args, x, index, out_index, eps)
-                if not np.isclose(dx.data[index], numeric, atol=atol, rtol=rtol):
-                    i = next(k for k, a in enumerate(args) if a is x)
-                    raise GradcheckError(_mismatch(i, x, index, out, out_index, dx.data[index], numeric))
+            _compare(fn, args, x, dx, out, out_index, (eps, atol, rtol))
     return True
+
+
+def _compare(
+    fn: Callable[..., Tensor],
+    args: list[Any],
+    x: Tensor,
+    dx: Tensor,
+    out: Tensor,
+    out_index: tuple,
+    tolerances: tuple[float, float, float],
+) -> None:
+    """One input's analytic gradient for one output element against central differences, elementwise."""
+    eps, atol, rtol = tolerances
+    for index in np.ndindex(x.shape):
+        numeric = _central_difference(fn, args, x, index, out_index, eps)
+        if not np.isclose(dx.data[index], numeric, atol=atol, rtol=rtol):
+            i = next(k for k, a in enumerate(args) if a is x)
+            raise GradcheckError(_mismatch(i, x, index, out, out_index, dx.data[index], numeric))
 
 
 def _check_tolerances(eps: float, atol: float, rtol: float) -> None:

@@ -40,7 +40,6 @@ def compute_cost(A2: ArrayOrTensor, Y: ArrayOrTensor) -> Tensor:
     A2 = A2 if isinstance(A2, Tensor) else Tensor(A2, name="A2")
     Y, m = _labels(Y, A2, "compute_cost", "A2")
     binary_labels(Y, "compute_cost")
-    Y = Y if Y.dtype == A2.dtype else Tensor(Y.data.astype(A2.dtype), name="Y")
     outside = ~((A2.data >= 0) & (A2.data <= 1))  # nan is outside too
     if outside.any():
         raise ValueError(
@@ -66,7 +65,6 @@ def compute_cost(A2: ArrayOrTensor, Y: ArrayOrTensor) -> Tensor:
         named(Y * log_A2, "Y log A2") + named(named(1 - Y, "1 - Y") * log_1_minus_A2, "(1 - Y) log(1 - A2)"),
         "Y log A2 + (1 - Y) log(1 - A2)",
     )
-    # -1/m and Y in A2's dtype: float32 stays float32 (labels 0 and 1 are exact in any float).
     return named(Tensor(A2.dtype.type(-1 / m), name="-1/m") * named(terms.sum(), "sum"), "J")
 
 
@@ -134,6 +132,8 @@ def compute_multiclass_cost(Z: Tensor, Y: ArrayOrTensor) -> Tensor:
 def _labels(Y: ArrayOrTensor, output: Tensor, function: str, name: str) -> tuple[Tensor, int]:
     """`(Y, m)`: the labels as a Tensor named Y, checked against the output's shape; m examples."""
     Y = as_tensor(Y, "Y")
+    if Y.dtype != output.dtype:  # float32 stays float32: the labels 0 and 1 are exact in any float
+        Y = Tensor(Y.data.astype(output.dtype), name="Y")
     if Y.shape != output.shape:
         raise ValueError(
             f"{function}: {name} has shape {output.shape} but Y has shape {Y.shape}; they must match"
