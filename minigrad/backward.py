@@ -18,7 +18,7 @@ import numpy as np
 
 from minigrad.mode import state
 from minigrad.op import NO_OPTIONS, Op
-from minigrad.tensor import Tensor, as_array, creation_number
+from minigrad.tensor import Tensor, as_array, changed_after, creation_number
 
 _one_pass_at_a_time = threading.RLock()
 
@@ -290,10 +290,10 @@ def _topological_order(root: Tensor) -> list[Tensor]:
     while stack:
         node = stack.pop()
         made = node._seq
-        if node._changed > made and node._fn is not None:  # its value, which its rule reads, changed
+        if node._fn is not None and changed_after(node, made):  # its value, which its rule reads, changed
             raise _changed_since(node, node)
         for parent in node._parents:
-            if parent._changed > made:
+            if changed_after(parent, made):
                 raise _changed_since(parent, node)
             if parent.requires_grad and id(parent) not in nodes:
                 nodes[id(parent)] = parent

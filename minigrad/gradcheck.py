@@ -30,8 +30,7 @@ def gradcheck(
     as they were.
     Returns True, or raises `GradcheckError` naming the input, the element, both values.
     """
-    if not (np.isfinite(eps) and eps > 0):
-        raise ValueError(f"gradcheck: eps must be a positive number, got {eps!r}")
+    _check_tolerances(eps, atol, rtol)
     args = [
         Tensor(np.array(x.data, dtype=np.float64), requires_grad=x.requires_grad, name=x.name)
         if isinstance(x, Tensor)
@@ -43,18 +42,52 @@ def gradcheck(
         raise ValueError("gradcheck: no input requires a gradient, so there is nothing to check")
 
     out = _call(fn, args)
-    for out_index in np.ndindex(out.shape):
-        seed = np.zeros(out.shape)
-        seed[out_index] = 1.0
-        # mg.grad, not backward(): the .grad of every tensor fn uses is left as it was.
-        analytic = grad(out, checked, grad_output=seed)
+    # Every backward pass before the first perturbation: a pass over `out`'s graph after the inputs'
+    # arrays were written (even when written back) is refused as stale.
+    rows = [
+        (out_index, grad(out, checked, grad_output=_unit(out.shape, out_index)))
+        for out_index in np.ndindex(out.shape)
+    ]
+    for out_index, analytic in rows:
         for x, dx in zip(checked, analytic):
-            for index in np.ndindex(x.shape):
-                numeric = _central_difference(fn, args, x, index, out_index, eps)
-                if not np.isclose(dx.data[index], numeric, atol=atol, rtol=rtol):
-                    i = next(k for k, a in enumerate(args) if a is x)
-                    raise GradcheckError(_mismatch(i, x, index, out, out_index, dx.data[index], numeric))
+            _compare(fn, args, x, dx, out, out_index, (eps, atol, rtol))
     return True
+
+
+def _compare(
+    fn: Callable[..., Tensor],
+    args: list[Any],
+    x: Tensor,
+    dx: Tensor,
+    out: Tensor,
+    out_index: tuple,
+    tolerances: tuple[float, float, float],
+) -> None:
+    """One input's analytic gradient for one output element against central differences, elementwise."""
+    eps, atol, rtol = tolerances
+    for index in np.ndindex(x.shape):
+        numeric = _central_difference(fn, args, x, index, out_index, eps)
+        if not np.isclose(dx.data[index], numeric, atol=atol, rtol=rtol):
+            i = next(k for k, a in enumerate(args) if a is x)
+            raise GradcheckError(_mismatch(i, x, index, out, out_index, dx.data[index], numeric))
+
+
+def _check_tolerances(eps: float, atol: float, rtol: float) -> None:
+    """A negative or NaN tolerance would report every element as a mismatch: refused by name instead."""
+    if not (np.isfinite(eps) and eps > 0):
+        raise ValueError(f"gradcheck: eps must be a positive number, got {eps!r}")
+    for name, value in (("atol", atol), ("rtol", rtol)):
+        if not (
+            isinstance(value, int | float | np.floating | np.integer) and np.isfinite(value) and value >= 0
+        ):
+            raise ValueError(f"gradcheck: {name} must be a number of at least 0, got {value!r}")
+
+
+def _unit(shape: tuple[int, ...], index: tuple[int, ...]) -> np.ndarray:
+    """The gradient flowing into one output element (mg.grad, not backward(): every .grad is left alone)."""
+    seed = np.zeros(shape)
+    seed[index] = 1.0
+    return seed
 
 
 def _call(fn: Callable[..., Tensor], args: list[Any]) -> Tensor:

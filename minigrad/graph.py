@@ -188,7 +188,7 @@ def _decade_label(k: int) -> str:
 
 
 def _tensor_label(t: Tensor, node_id: str, show_values: bool, norm: float | None) -> str:
-    lines = [f"<B>{html.escape(printable(t.name))}</B>" if t.name is not None else f"<I>{node_id}</I>"]
+    lines = [f"<B>{html.escape(printable(t.name))}</B>" if t.name else f"<I>{node_id}</I>"]  # "" as unnamed
     shape = html.escape(str(t.shape)) if t.ndim else "scalar"
     lines.append(f'<FONT POINT-SIZE="10">{shape}</FONT>')
     if show_values and t.size <= FEW_VALUES:

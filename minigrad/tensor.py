@@ -14,6 +14,8 @@ from __future__ import annotations
 
 import itertools
 import operator
+import weakref
+import zlib
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
@@ -72,6 +74,7 @@ class Tensor:
         "_name",
         "_options",
         "_parents",
+        "_print",
         "_seq",
         "requires_grad",
     )
@@ -89,13 +92,15 @@ class Tensor:
         self._parents: tuple[Tensor, ...] = ()
         self._fn: Op | None = None
         self._options: dict[str, Any] | None = None
+        self._print: int | None = None
         self._seq: int = next_number()
 
     # ----- attributes -------------------------------------------------------------------------
     @property
     def data(self) -> np.ndarray:
         """The values, an ndarray. Assigning to it (`W.data = ...`, `W.data -= ...`) marks the tensor
-        changed: a graph built from it before then can no longer be back-propagated."""
+        changed: a graph built from it before then can no longer be back-propagated. Writing into the
+        array itself (`W.data[0] = 10`) is seen for parameters only (see `changed_after`)."""
         return self._data
 
     @data.setter
@@ -103,7 +108,7 @@ class Tensor:
         if type(value) is not np.ndarray or value.dtype.kind != "f":  # `W.data -= ...` is the fast case
             value = as_array(value.data if isinstance(value, Tensor) else value)
         self._data = value
-        self._changed = next_number()
+        record_write(self)
 
     @property
     def grad(self) -> np.ndarray | None:
@@ -251,8 +256,30 @@ class Tensor:
                 "or write `t = t - x` to record the operation"
             )
         ufunc(self._data, array_of(other), out=self._data)
-        self._changed = next_number()
+        record_write(self)
         return self
+
+    def __setitem__(self, index: Any, value: Any) -> None:
+        """`t[index] = value`, and so `t[index] -= v` too, as in PyTorch: only where no graph records it.
+
+        Refused, before anything is written, for a tensor that requires a gradient outside `no_grad()`,
+        and for a value that requires one (the copy would leave its graph). A graph that read the old
+        values (through `t`, a view of it or `t.detach()`) then refuses to back-propagate.
+        """
+        if state.grad_enabled and self.requires_grad:
+            raise RuntimeError(
+                f"{self._label()}[...] = ...: an in-place change of a tensor that requires a gradient "
+                "would hide it from the graph. Write it inside `with mg.no_grad():`, or build a new "
+                "tensor (mg.where, mg.concatenate) to record the operation"
+            )
+        if state.grad_enabled and isinstance(value, Tensor) and value.requires_grad:
+            raise RuntimeError(
+                f"{self._label()}[...] = {value._label()}: copying the values of a tensor that requires a "
+                "gradient would cut it from the graph. Build a new tensor (mg.where, mg.concatenate) "
+                "instead, or assign value.detach() if that is what you mean"
+            )
+        self._data[array_of(index)] = array_of(value)
+        record_write(self)
 
     def __copy__(self) -> Tensor:
         """The same data and graph, and a `.grad` of its own (a copy of this one's)."""
@@ -304,9 +331,84 @@ def node(
     t._parents = parents
     t._fn = fn
     t._options = options
+    t._print = None
     t._seq = next_number()
     t._changed = -1
+    for parent in parents:  # a parameter read by the graph: see `changed_after`
+        if parent._fn is None and parent.requires_grad:
+            parent._print = fingerprint(parent._data)
     return t
 
 
-__all__ = ["Tensor", "array_of", "as_array", "creation_number", "next_number", "node"]
+# ----- what the backward pass checks: was a value changed after the graph read it? -----------------------
+#
+# Three ways to change a tensor's values, and how each is seen:
+# - through the tensor (`-=`, `t[i] = v`, `t.data = ...`): its own creation-ordered write number, `_changed`;
+# - through another tensor sharing its memory (`t.detach()`, a view made under no_grad: `t.T`,
+#   `t.reshape(...)`, `t[:2]`): the write number of the memory, kept by the array at the bottom of the chain
+#   of NumPy views, as PyTorch keeps one version counter for a tensor, its views and its detach();
+# - straight into the array (`W.data[0] = 10`, `np.multiply(W.data, 0, out=W.data)`), which no counter
+#   sees: a fingerprint (CRC-32) of each parameter (a leaf that requires a gradient), taken when an
+#   operation of a graph reads it and compared by the backward pass. It costs one pass over the
+#   parameters' bytes per use, and covers parameters only: such writes into an intermediate's or an
+#   input's array stay unseen.
+
+# id(memory) -> [weak reference to the memory, the number of its last write]; an entry dies with its array.
+_writes: dict[int, list[Any]] = {}
+
+
+def _memory(array: np.ndarray) -> np.ndarray:
+    """The array at the bottom of `array`'s chain of views: the memory it shares with its views."""
+    while isinstance(array.base, np.ndarray):
+        array = array.base
+    return array
+
+
+def _forget(key: int, ref: weakref.ref) -> None:
+    entry = _writes.get(key)
+    if entry is not None and entry[0] is ref:
+        del _writes[key]
+
+
+def record_write(t: Tensor) -> None:
+    """Mark `t`'s values, and those of every tensor sharing its memory, as changed now."""
+    number = next_number()
+    t._changed = number
+    memory = _memory(t._data)
+    key = id(memory)
+    entry = _writes.get(key)
+    if entry is None or entry[0]() is not memory:
+        ref = weakref.ref(memory, lambda r, key=key: _forget(key, r))
+        entry = _writes[key] = [ref, number]
+    entry[1] = number
+
+
+def fingerprint(array: np.ndarray) -> int:
+    """A CRC-32 of the array's bytes: cheap, and different after any ordinary change of a value."""
+    return zlib.crc32(array if array.flags.c_contiguous else np.ascontiguousarray(array))
+
+
+def changed_after(t: Tensor, made: int) -> bool:
+    """Whether `t`'s values may have changed since the moment numbered `made` (an operation read them)."""
+    if t._changed > made:
+        return True
+    if _writes:
+        entry = _writes.get(id(_memory(t._data)))
+        if entry is not None and entry[1] > made:
+            return True
+    # A parameter's fingerprint is from the last operation that read it, at or after `made`: a difference
+    # means a write after every graph that reads it was built.
+    return t._print is not None and t._print != fingerprint(t._data)
+
+
+__all__ = [
+    "Tensor",
+    "array_of",
+    "as_array",
+    "changed_after",
+    "creation_number",
+    "fingerprint",
+    "next_number",
+    "node",
+    "record_write",
+]

@@ -36,7 +36,7 @@ from typing import Any
 
 import numpy as np
 
-from minigrad.files import atomic_write
+from minigrad.files import atomic_write, check_target
 from nets import datasets
 from nets.metrics import percent
 from nets.training import TrainingDivergedError
@@ -74,7 +74,21 @@ class Parser(argparse.ArgumentParser):
 
 
 class Terminated(KeyboardInterrupt):
-    """SIGTERM, raised where the command is, so that it stops as Ctrl-C stops it: temporaries removed."""
+    """SIGTERM (or another signal that ends a process), raised where the command is, so that it stops as
+    Ctrl-C stops it: temporaries removed. `signum` is the signal's number."""
+
+    def __init__(self, signum: int = signal.SIGTERM) -> None:
+        super().__init__(signum)
+        self.signum = signum
+
+
+# The signals whose default ends the process and that a handler can catch (SIGINT is Ctrl-C already;
+# SIGPIPE and SIGXFSZ Python ignores, so that a write fails with an error instead).
+_ENDING_SIGNALS = tuple(
+    getattr(signal, name)
+    for name in ("SIGTERM", "SIGHUP", "SIGUSR1", "SIGUSR2", "SIGXCPU", "SIGALRM", "SIGVTALRM", "SIGPROF")
+    if hasattr(signal, name)
+)
 
 
 def train_or_predict(
@@ -94,8 +108,8 @@ def run_command(command: Callable[[], int], bad_input: tuple[type[Exception], ..
     """`command()`'s exit status; `UsageError` and the `bad_input` exceptions become `error: ...` and 2.
 
     An output that cannot be written (disk full, permissions) is 1; its temporary file is already gone.
-    Ctrl-C is 130 and SIGTERM 143 (128 + the signal's number, as a shell reports them), with the files
-    being written removed.
+    Ctrl-C is 130 and SIGTERM 143, SIGHUP 129, ... (128 + the signal's number, as a shell reports them),
+    with the files being written removed.
     """
     _print_any_file_name()
     try:
@@ -107,9 +121,10 @@ def run_command(command: Callable[[], int], bad_input: tuple[type[Exception], ..
     except OSError as e:
         print(f"error: {e}", file=sys.stderr)
         return 1
-    except Terminated:
-        print("terminated", file=sys.stderr)
-        return 128 + signal.SIGTERM
+    except Terminated as stop:
+        name = signal.Signals(stop.signum).name
+        print("terminated" if stop.signum == signal.SIGTERM else f"stopped by {name}", file=sys.stderr)
+        return 128 + stop.signum
     except KeyboardInterrupt:
         print("\ninterrupted", file=sys.stderr)
         return 130
@@ -140,20 +155,22 @@ def _print_any_file_name() -> None:
 
 @contextlib.contextmanager
 def _sigterm_as_exception() -> Iterator[None]:
-    """SIGTERM raises `Terminated` while the block runs (Python's default would end the process at once,
-    leaving a half-written temporary file behind). Only the main thread can set a handler."""
+    """SIGTERM (SIGHUP, SIGUSR1, ...: `_ENDING_SIGNALS`) raises `Terminated` while the block runs (Python's
+    default would end the process at once, leaving a half-written temporary file behind).
+    Only the main thread can set a handler."""
     if threading.current_thread() is not threading.main_thread():
         yield
         return
 
     def terminate(signum: int, frame: object) -> None:
-        raise Terminated
+        raise Terminated(signum)
 
-    previous = signal.signal(signal.SIGTERM, terminate)
+    previous = {signum: signal.signal(signum, terminate) for signum in _ENDING_SIGNALS}
     try:
         yield
     finally:
-        signal.signal(signal.SIGTERM, previous)
+        for signum, handler in previous.items():
+            signal.signal(signum, handler)
 
 
 # ----- argument types: argparse names the option in front of the message --------------------------------
@@ -212,8 +229,12 @@ def check_output(option: str, path: Path | None, suffixes: Sequence[str]) -> Non
         raise UsageError(f"{option} {path}: the folder {folder} does not exist")
     if not os.access(folder, os.W_OK):
         raise UsageError(f"{option} {path}: the folder {folder} is not writable")
-    if path.is_dir():
-        raise UsageError(f"{option} {path}: is a folder; give a file name")
+    try:  # write-protected, a FIFO or a device, a name too long: refused before the work, not after
+        check_target(path)
+    except IsADirectoryError:
+        raise UsageError(f"{option} {path}: is a folder; give a file name") from None
+    except OSError as error:
+        raise UsageError(f"{option} {path}: {error.strerror}") from None
 
 
 def check_distinct(

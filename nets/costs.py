@@ -56,7 +56,7 @@ def compute_cost(A2: ArrayOrTensor, Y: ArrayOrTensor, *, labels_checked: bool = 
         named(Y * log_A2, "Y log A2") + named(named(1 - Y, "1 - Y") * log_1_minus_A2, "(1 - Y) log(1 - A2)"),
         "Y log A2 + (1 - Y) log(1 - A2)",
     )
-    return named(Tensor(-1 / m, name="-1/m") * named(terms.sum(), "sum"), "J")
+    return named(Tensor(A2.dtype.type(-1 / m), name="-1/m") * named(terms.sum(), "sum"), "J")
 
 
 def _inside_0_1(A2: Tensor) -> Tensor:
@@ -138,6 +138,8 @@ def compute_multiclass_cost(Z: Tensor, Y: ArrayOrTensor) -> Tensor:
 def _labels(Y: ArrayOrTensor, output: Tensor, function: str, name: str) -> tuple[Tensor, int]:
     """`(Y, m)`: the labels as a Tensor named Y, checked against the output's shape; m examples."""
     Y = as_tensor(Y, "Y")
+    if Y.dtype != output.dtype:  # float32 stays float32: the labels 0 and 1 are exact in any float
+        Y = Tensor(Y.data.astype(output.dtype), name="Y")
     if Y.shape != output.shape:
         raise ValueError(
             f"{function}: {name} has shape {output.shape} but Y has shape {Y.shape}; they must match"

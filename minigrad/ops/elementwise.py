@@ -54,7 +54,9 @@ def relu(x):
     return np.maximum(x, 0)
 
 
-relu.defvjp(lambda g, out, x: g * (x > 0))
+# Not `x > 0`: at x = NaN the gradient passes (a NaN in the forward pass is not hidden in the backward),
+# as PyTorch's relu does.
+relu.defvjp(lambda g, out, x: g * ~(x <= 0))
 
 
 @op
@@ -86,9 +88,12 @@ sqrt.defvjp(lambda g, out, x: g / (2 * out))  # d sqrt(x) = dx / (2 sqrt(x))
 
 
 def _share(a: Any, b: Any, out: Any) -> np.ndarray:
-    """1 where `a` won, 0 where it lost, 1/2 where `a == b`: a tie splits the gradient evenly, as PyTorch."""
+    """1 where `a` won, 0 where it lost, 1/2 where `a == b`: a tie splits the gradient evenly, as PyTorch.
+    Where either is NaN, both get the whole gradient, as PyTorch's: the NaN is not hidden."""
     a, b = array_of(a), array_of(b)
-    return like((a > b) + 0.5 * (a == b), out)
+    share = (a > b) + 0.5 * (a == b)
+    nan = np.isnan(a) | np.isnan(b)
+    return like(np.where(nan, 1.0, share) if nan.any() else share, out)
 
 
 @op
@@ -156,6 +161,17 @@ def clip(x: Operand, min: Any = None, max: Any = None) -> Tensor:
     if min is None and max is None:
         raise ValueError("clip: give min, max or both")
     low, high = (array_of(v) for v in (min, max))
+    shape = np.shape(array_of(x))
+    try:
+        wider = np.broadcast_shapes(shape, np.shape(low), np.shape(high))
+    except ValueError:
+        wider = None
+    if wider != shape:  # the output would be of the bounds' shape, and x's gradient of no input's shape
+        raise ValueError(
+            f"clip: the bounds (shapes {np.shape(low)} and {np.shape(high)}) broadcast x of shape {shape} "
+            f"to {wider or 'no common shape'}; bounds may not be wider than x: "
+            "broadcast x first (mg.broadcast_to)"
+        )
     return _clip(x, low=low, high=high)
 
 

@@ -120,7 +120,10 @@ def _concatenate(*xs, axis=0):
 
 
 def _concatenate_vjp(g, out, *xs, axis=0):
-    """Each input gets its own stretch of g along the axis."""
+    """Each input gets its own stretch of g along the axis (of the flattened g for axis=None)."""
+    if axis is None:
+        ends = np.cumsum([x.size for x in xs])
+        return tuple(g[end - x.size : end].reshape(x.shape) for x, end in zip(xs, ends))
     before = (slice(None),) * (axis % out.ndim)
     ends = np.cumsum([x.shape[axis] for x in xs])
     return tuple(g[(*before, slice(end - x.shape[axis], end))] for x, end in zip(xs, ends))

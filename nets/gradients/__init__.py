@@ -65,6 +65,7 @@ class Combination:
 
     @property
     def label(self) -> str:
+        """`relu+he`, `relu+normal:0.5`: the combination as the command line writes it."""
         init = self.init if self.std is None else f"{self.init}:{self.std:g}"
         return f"{self.activation}+{init}"
 

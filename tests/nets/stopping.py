@@ -22,8 +22,10 @@ SLOW_SAVE = (
 )
 
 
-def terminated_while_saving(command_module: str, argv: list[str], cwd: Path) -> tuple[int, str]:
-    """Run `command_module`'s main on `argv` in `cwd`, send SIGTERM while it saves: (exit status, stderr)."""
+def terminated_while_saving(
+    command_module: str, argv: list[str], cwd: Path, signum: int = signal.SIGTERM
+) -> tuple[int, str]:
+    """Run `command_module`'s main on `argv` in `cwd`, send `signum` while it saves: (exit status, stderr)."""
     code = SLOW_SAVE + f"from {command_module} import main\nraise SystemExit(main({argv!r}))"
     process = subprocess.Popen(
         [sys.executable, "-c", code],
@@ -37,7 +39,7 @@ def terminated_while_saving(command_module: str, argv: list[str], cwd: Path) -> 
         for line in process.stdout:
             if line == "saving\n":
                 break
-        process.send_signal(signal.SIGTERM)
+        process.send_signal(signum)
         _, stderr = process.communicate(timeout=60)
     finally:
         process.kill()
