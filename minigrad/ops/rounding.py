@@ -1,0 +1,95 @@
+"""Steps and remainders, each forward beside its rule: sign, floor, ceil, trunc, rint, round (all with
+gradient 0, as autograd and PyTorch), remainder / mod, fmod, and real / conj of real data (identity)."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from minigrad.op import op
+from minigrad.ops.common import array_of
+
+
+def _flat(g, out, x, **options):
+    """A step function is flat wherever it has a derivative; at its jumps it is taken as 0 too."""
+    return np.zeros_like(array_of(g))
+
+
+@op
+def sign(x):
+    return np.sign(x)
+
+
+@op
+def floor(x):
+    return np.floor(x)
+
+
+@op
+def ceil(x):
+    return np.ceil(x)
+
+
+@op
+def trunc(x):
+    return np.trunc(x)
+
+
+@op
+def rint(x):
+    return np.rint(x)
+
+
+@op(name="round")
+def round(x, decimals=0):
+    """Round half to even, to `decimals` places, as `np.round`."""
+    return np.round(x, decimals)
+
+
+for _step in (sign, floor, ceil, trunc, rint, round):
+    _step.defvjp(_flat)
+
+
+@op
+def remainder(a, b):
+    """a - floor(a / b) b: the sign of b, as `np.remainder` and Python's `%`."""
+    return np.remainder(a, b)
+
+
+# d(a - floor(a/b) b) = da - floor(a/b) db between the jumps, as autograd and PyTorch.
+remainder.defvjp(
+    lambda g, out, a, b: g,
+    lambda g, out, a, b: -g * np.floor(array_of(a) / array_of(b)),
+)
+
+mod = remainder
+
+
+@op
+def fmod(a, b):
+    """a - trunc(a / b) b: the sign of a, as `np.fmod` and C's fmod."""
+    return np.fmod(a, b)
+
+
+fmod.defvjp(
+    lambda g, out, a, b: g,
+    lambda g, out, a, b: -g * np.trunc(array_of(a) / array_of(b)),
+)
+
+
+@op
+def real(x):
+    """The real part: a Tensor holds real numbers only, so the data itself (a copy)."""
+    return np.array(x)
+
+
+@op
+def conj(x):
+    """The complex conjugate: of real numbers, the numbers themselves (a copy)."""
+    return np.array(x)
+
+
+real.defvjp(lambda g, out, x: g)
+conj.defvjp(lambda g, out, x: g)
+
+
+__all__ = ["ceil", "conj", "floor", "fmod", "mod", "real", "remainder", "rint", "round", "sign", "trunc"]
