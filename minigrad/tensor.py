@@ -172,6 +172,32 @@ class Tensor:
         self._refuse_in_trace("t.numpy()")
         return self._data
 
+    def tolist(self) -> Any:
+        """The values as nested Python lists (a number for a 0-d tensor), as `ndarray.tolist`."""
+        self._refuse_in_trace("t.tolist()")
+        return self._data.tolist()
+
+    # Positions, not values: indices have no gradient, so these answer with NumPy arrays, as autograd's.
+    def argmax(self, axis: int | None = None, keepdims: bool = False) -> Any:
+        """The index of the largest element (along `axis`), as `ndarray.argmax`."""
+        self._refuse_in_trace("t.argmax()")
+        return self._data.argmax(axis=axis, keepdims=keepdims)
+
+    def argmin(self, axis: int | None = None, keepdims: bool = False) -> Any:
+        """The index of the smallest element (along `axis`), as `ndarray.argmin`."""
+        self._refuse_in_trace("t.argmin()")
+        return self._data.argmin(axis=axis, keepdims=keepdims)
+
+    def argsort(self, axis: int | None = -1, kind: str | None = None) -> np.ndarray:
+        """The indices that sort the elements (along `axis`), as `ndarray.argsort`."""
+        self._refuse_in_trace("t.argsort()")
+        return self._data.argsort(axis=axis, kind=kind)
+
+    def nonzero(self) -> tuple[np.ndarray, ...]:
+        """The indices of the elements that are not zero, one array per axis, as `ndarray.nonzero`."""
+        self._refuse_in_trace("t.nonzero()")
+        return self._data.nonzero()
+
     def __bool__(self) -> bool:
         self._refuse_in_trace("bool(t) (an `if` or `while` on a tensor)")
         return bool(self._data)  # as NumPy: an error for more than one element
@@ -203,7 +229,7 @@ class Tensor:
                 f"format spec {spec!r} on {self._label()}: only a one-element Tensor formats as a number; "
                 "format its elements (t.tolist()) or use np.array2string(t.data)"
             )
-        self._refuse_in_trace("a format spec (f\"{t:.4f}\")")
+        self._refuse_in_trace('a format spec (f"{t:.4f}")')
         return format(self._data.item(), spec)
 
     def __round__(self, ndigits: int | None = None) -> Any:

@@ -10,6 +10,7 @@ operation with a rule of its own: its gradient is the slice of g where the input
 from __future__ import annotations
 
 import builtins
+import itertools
 from typing import Any
 
 import numpy as np
@@ -72,7 +73,9 @@ def dstack(tensors: Any) -> Tensor:
 
 def column_stack(tensors: Any) -> Tensor:
     """1-D inputs as columns, 2-D inputs as they are, side by side, as `np.column_stack`."""
-    return concatenate([reshape(t, (-1, 1)) if len(_shape(t)) < 2 else atleast_2d(t) for t in tensors], axis=1)
+    return concatenate(
+        [reshape(t, (-1, 1)) if len(_shape(t)) < 2 else atleast_2d(t) for t in tensors], axis=1
+    )
 
 
 def array_split(x: Operand, indices_or_sections: Any, axis: int = 0) -> list[Tensor]:
@@ -90,7 +93,7 @@ def array_split(x: Operand, indices_or_sections: Any, axis: int = 0) -> list[Ten
     else:
         cuts = [0, *[int(i) for i in indices_or_sections], n]
     before = (slice(None),) * axis
-    return [getitem(x, (*before, slice(a, b))) for a, b in zip(cuts[:-1], cuts[1:])]
+    return [getitem(x, (*before, slice(a, b))) for a, b in itertools.pairwise(cuts)]
 
 
 def split(x: Operand, indices_or_sections: Any, axis: int = 0) -> list[Tensor]:
@@ -99,7 +102,9 @@ def split(x: Operand, indices_or_sections: Any, axis: int = 0) -> list[Tensor]:
     if whole_number(indices_or_sections) and indices_or_sections > 0:
         n = s[normalise_axes(np.empty(s), axis, "split")[0]]
         if n % indices_or_sections:
-            raise ValueError(f"split: axis {axis} of shape {s} does not divide into {indices_or_sections} equal parts")
+            raise ValueError(
+                f"split: axis {axis} of shape {s} does not divide into {indices_or_sections} equal parts"
+            )
     return array_split(x, indices_or_sections, axis)
 
 
@@ -205,7 +210,9 @@ def diagonal(x: Operand, offset: int = 0, axis1: int = 0, axis2: int = 1) -> Ten
         raise ValueError(f"diagonal: needs at least 2 dimensions, got shape {s}")
     a1, a2 = normalise_axes(np.empty(s), (axis1, axis2), "diagonal")
     rows, cols = np.arange(s[a1]), np.arange(s[a2])
-    n = builtins.max(0, builtins.min(s[a1], s[a2] - offset) if offset >= 0 else builtins.min(s[a1] + offset, s[a2]))
+    n = builtins.max(
+        0, builtins.min(s[a1], s[a2] - offset) if offset >= 0 else builtins.min(s[a1] + offset, s[a2])
+    )
     start_row, start_col = builtins.max(-offset, 0), builtins.max(offset, 0)
     rest = [i for i in range(len(s)) if i not in (a1, a2)]
     moved = transpose(x, (*rest, a1, a2))
@@ -275,14 +282,102 @@ def moveaxis(x: Operand, source: Any, destination: Any) -> Tensor:
     return transpose(x, tuple(order))
 
 
+def take(a: Operand, indices: Any, axis: int | None = None) -> Tensor:
+    """The elements at integer `indices` along `axis` (of the flattened input for None), as `np.take`."""
+    if axis is None:
+        return getitem(ravel(a), np.asarray(indices))
+    (axis,) = normalise_axes(np.empty(_shape(a)), axis, "take")
+    return _take(a, np.asarray(indices), axis)
+
+
+def take_along_axis(arr: Operand, indices: Any, axis: int | None) -> Tensor:
+    """`arr` picked by an index array of its own shape along `axis`, as `np.take_along_axis`."""
+    if axis is None:
+        return getitem(ravel(arr), np.asarray(indices))
+    indices = np.asarray(indices)
+    s = _shape(arr)
+    (axis,) = normalise_axes(np.empty(s), axis, "take_along_axis")
+    if indices.ndim != len(s):
+        raise ValueError(f"take_along_axis: indices of shape {indices.shape} for an input of shape {s}")
+    grid = list(np.ix_(*[np.arange(n) for n in indices.shape]))
+    grid[axis] = indices
+    return getitem(arr, tuple(grid))
+
+
+def sort(a: Operand, axis: int | None = -1) -> Tensor:
+    """The elements in ascending order along `axis`, as `np.sort` (a stable sort): each element's gradient
+    follows it to its place, so tied elements keep their own gradient."""
+    order = np.argsort(array_of(a), axis=axis, kind="stable")
+    return take_along_axis(a, order, axis)
+
+
+def diff(a: Operand, n: int = 1, axis: int = -1) -> Tensor:
+    """The differences of neighbours along `axis`, `n` times over, as `np.diff`."""
+    s = _shape(a)
+    (axis,) = normalise_axes(np.empty(s), axis, "diff")
+    before = (slice(None),) * axis
+    for _ in range(n):
+        a = getitem(a, (*before, slice(1, None))) - getitem(a, (*before, slice(None, -1)))
+    return a
+
+
+def append(arr: Operand, values: Operand, axis: int | None = None) -> Tensor:
+    """`values` joined after `arr`, as `np.append`: both flattened for axis=None."""
+    if axis is None:
+        return concatenate([ravel(arr), ravel(values)])
+    return concatenate([arr, values], axis=axis)
+
+
+@op
+def copy(x):
+    """A copy of the values, in the graph (its gradient passes unchanged), as `np.copy`."""
+    return np.array(x)
+
+
+copy.defvjp(lambda g, out, x: g)
+
+
+@op(name="astype")
+def _astype(x, *, dtype):
+    return x.astype(dtype)
+
+
+_astype.defvjp(lambda g, out, x, *, dtype: astype(g, x.dtype))
+
+
+def astype(x: Operand, dtype: Any) -> Any:
+    """The values in another floating dtype, in the graph (float32 <-> float64), as `ndarray.astype`.
+
+    To an integer or bool dtype the result is a NumPy array of values (there is no gradient to keep), as
+    `t.long()` in PyTorch gives a tensor that needs none.
+    """
+    dtype = np.dtype(dtype)
+    if dtype.kind != "f":
+        if dtype.kind in "iub":
+            return array_of(x).astype(dtype)
+        raise TypeError(f"astype: a Tensor holds real numbers; cannot cast to {dtype}")
+    return _astype(x, dtype=dtype)
+
+
+def broadcast_arrays(*args: Operand) -> list[Tensor]:
+    """The inputs broadcast to one shape, as `np.broadcast_arrays`."""
+    shape = np.broadcast_shapes(*(_shape(a) for a in args))
+    return [broadcast_to(a, shape=shape) for a in args]
+
+
 __all__ = [
+    "append",
     "array_split",
+    "astype",
     "atleast_1d",
     "atleast_2d",
     "atleast_3d",
+    "broadcast_arrays",
     "column_stack",
+    "copy",
     "diag",
     "diagonal",
+    "diff",
     "dsplit",
     "dstack",
     "flatten",
@@ -297,8 +392,11 @@ __all__ = [
     "repeat",
     "roll",
     "row_stack",
+    "sort",
     "split",
     "swapaxes",
+    "take",
+    "take_along_axis",
     "tile",
     "tril",
     "triu",

@@ -14,8 +14,10 @@ from typing import Any
 import numpy as np
 
 from minigrad.op import op
+from minigrad.ops.arithmetic import mul
 from minigrad.ops.assembly import diagonal
 from minigrad.ops.common import Operand, array_of, whole_number
+from minigrad.ops.linalg import matmul
 from minigrad.ops.reductions import sum
 from minigrad.ops.shape import reshape
 from minigrad.tensor import Tensor
@@ -73,7 +75,9 @@ def einsum(*args: Any, optimize: Any = False) -> Tensor:
     if optimize not in (False, None, True, "greedy", "optimal") and not isinstance(optimize, list):
         raise ValueError(f"einsum: optimize={optimize!r} is not one of NumPy's values")
     subscripts, operands = _subscripts_and_operands(args)
-    return _einsum(*operands, subscripts=explicit_subscripts(subscripts, [np.ndim(array_of(x)) for x in operands]))
+    return _einsum(
+        *operands, subscripts=explicit_subscripts(subscripts, [np.ndim(array_of(x)) for x in operands])
+    )
 
 
 def _subscripts_and_operands(args: tuple[Any, ...]) -> tuple[str, list[Any]]:
@@ -107,7 +111,9 @@ def explicit_subscripts(subscripts: str, ndims: list[int]) -> str:
     if not named <= set(_LETTERS):
         raise ValueError(f"einsum: subscripts {subscripts!r} must be letters, commas, '...' and '->'")
     free = [c for c in _LETTERS if c not in named]
-    widest = builtins.max([n - len(t.replace("...", "")) for t, n in zip(terms, ndims) if "..." in t], default=0)
+    widest = builtins.max(
+        [n - len(t.replace("...", "")) for t, n in zip(terms, ndims) if "..." in t], default=0
+    )
     if widest < 0:
         raise ValueError(f"einsum: subscripts {subscripts!r} have more letters than axes of the operands")
     dots = "".join(free[:widest])
@@ -141,7 +147,10 @@ def tensordot(a: Operand, b: Operand, axes: Any = 2) -> Tensor:
         summed_a, summed_b = ([x] if whole_number(x) else list(x) for x in axes)
         if len(summed_a) != len(summed_b):
             raise ValueError(f"tensordot: axes {axes!r} pair {len(summed_a)} axes with {len(summed_b)}")
-        summed_a, summed_b = [x % builtins.max(na, 1) for x in summed_a], [x % builtins.max(nb, 1) for x in summed_b]
+        summed_a, summed_b = (
+            [x % builtins.max(na, 1) for x in summed_a],
+            [x % builtins.max(nb, 1) for x in summed_b],
+        )
     sa, sb = _letters(na), list(_letters(nb, na))
     for i, j in zip(summed_a, summed_b):
         sb[j] = sa[i]
@@ -151,11 +160,13 @@ def tensordot(a: Operand, b: Operand, axes: Any = 2) -> Tensor:
 
 
 def dot(a: Operand, b: Operand) -> Tensor:
-    """`np.dot` for every rank: a product for a scalar, else the last axis of `a` against the
-    second-to-last of `b` (the only one, for a vector)."""
+    """`np.dot` for every rank: a product for a scalar, `matmul` for vectors and matrices (the lab's
+    `np.dot(W1, X)`, drawn as matmul), else the last axis of `a` against the second-to-last of `b`."""
     na, nb = np.ndim(array_of(a)), np.ndim(array_of(b))
     if na == 0 or nb == 0:
-        return _einsum(a, b, subscripts=f"{_letters(na)},{_letters(nb, na)}->{_letters(na)}{_letters(nb, na)}")
+        return mul(a, b)
+    if na <= 2 and nb <= 2:
+        return matmul(a, b)
     return tensordot(a, b, axes=([na - 1], [builtins.max(nb - 2, 0)]))
 
 

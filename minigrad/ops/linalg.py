@@ -51,7 +51,6 @@ def matmul(a: Operand, b: Operand) -> Tensor:
     return reshape(out, shape[:-1] if len(sb) == 1 else shape)
 
 
-
 def _square(a: np.ndarray, name: str) -> None:
     if a.ndim < 2 or a.shape[-1] != a.shape[-2]:
         raise ValueError(f"{name}: needs square matrices in the last two axes, got shape {a.shape}")
@@ -102,7 +101,9 @@ def _solve(a, b):
     try:
         return np.linalg.solve(a, b)
     except ValueError:
-        raise ValueError(f"solve: cannot solve with matrices {a.shape} for right-hand sides {b.shape}") from None
+        raise ValueError(
+            f"solve: cannot solve with matrices {a.shape} for right-hand sides {b.shape}"
+        ) from None
 
 
 # X = inv(A) B: dB = inv(A)ᵀ g, and dA = -dB Xᵀ.
@@ -117,7 +118,7 @@ def solve(a: Operand, b: Operand) -> Tensor:
     sa, sb = np.shape(array_of(a)), np.shape(array_of(b))
     _square(np.empty(sa), "solve")
     if len(sb) == 1:
-        return reshape(_solve(a, reshape(b, (sb[0], 1))), sa[:-2] + (sb[0],))
+        return reshape(_solve(a, reshape(b, (sb[0], 1))), (*sa[:-2], sb[0]))
     return _solve(a, b)
 
 
@@ -163,7 +164,9 @@ def eigenvectors(a, UPLO="L"):
 
 # dλ_i = v_iᵀ dA v_i.
 eigenvalues.defvjp(
-    lambda g, out, a, UPLO="L": _fold((eigenvectors(a, UPLO) * g[..., None, :]) @ eigenvectors(a, UPLO).mT, UPLO)
+    lambda g, out, a, UPLO="L": _fold(
+        (eigenvectors(a, UPLO) * g[..., None, :]) @ eigenvectors(a, UPLO).mT, UPLO
+    )
 )
 
 
@@ -301,7 +304,9 @@ def _vector_ord(x: Operand, ord: Any, axes: tuple[int, ...], keepdims: bool) -> 
     if ord == -np.inf:
         return min(abs(x), axis=axes, keepdims=keepdims)
     if ord == 0:  # how many are not zero: a count, with gradient 0
-        return sum(abs(x) * 0, axis=axes, keepdims=keepdims) + np.sum(array_of(x) != 0, axis=axes, keepdims=keepdims)
+        return sum(abs(x) * 0, axis=axes, keepdims=keepdims) + np.sum(
+            array_of(x) != 0, axis=axes, keepdims=keepdims
+        )
     if ord == 1:
         return sum(abs(x), axis=axes, keepdims=keepdims)
     if isinstance(ord, str):
@@ -321,7 +326,9 @@ def _matrix_ord(x: Operand, ord: Any, axes: tuple[int, ...], keepdims: bool) -> 
         extreme = max if ord in (1, np.inf) else min
         result = extreme(sum(abs(x), axis=summed), axis=over - (over > summed))
     else:
-        raise ValueError(f"norm: ord {ord!r} is not a matrix norm (None, 'fro', 'nuc', 1, -1, 2, -2, inf, -inf)")
+        raise ValueError(
+            f"norm: ord {ord!r} is not a matrix norm (None, 'fro', 'nuc', 1, -1, 2, -2, inf, -inf)"
+        )
     return reshape(result, _kept_shape(np.shape(array_of(x)), axes)) if keepdims else result
 
 
@@ -330,8 +337,10 @@ def norm(x: Operand, ord: Any = None, axis: Any = None, keepdims: bool = False) 
     shape = np.shape(array_of(x))
     if axis is None:
         if ord is None:  # the 2-norm of all the elements, whatever the shape
-            return _vector_norm(x, axis=None, keepdims=False) if not keepdims else reshape(
-                _vector_norm(x, axis=None, keepdims=False), (1,) * len(shape)
+            return (
+                _vector_norm(x, axis=None, keepdims=False)
+                if not keepdims
+                else reshape(_vector_norm(x, axis=None, keepdims=False), (1,) * len(shape))
             )
         if len(shape) not in (1, 2):
             raise ValueError(f"norm: ord={ord!r} needs a 1-D or 2-D input or an axis; got shape {shape}")

@@ -59,7 +59,7 @@ def cumprod(x: Operand, axis: int | None = None) -> Tensor:
 
 def _others(x: Any) -> Any:
     """Along the last axis, the product of every other element: exact where an element is 0 (no division)."""
-    ones = np.ones(array_of(x).shape[:-1] + (1,), dtype=array_of(x).dtype)
+    ones = np.ones((*array_of(x).shape[:-1], 1), dtype=array_of(x).dtype)
     before = _cumprod(concatenate([ones, x[..., :-1]], axis=-1), axis=-1)
     after = flip(_cumprod(concatenate([ones, flip(x, -1)[..., :-1]], axis=-1), axis=-1), -1)
     return before * after
@@ -70,7 +70,7 @@ def _prod_vjp(g, out, x, axis=None, keepdims=False):
     axes = tuple(range(x.ndim)) if axis is None else normalise_axes(array_of(x), axis, "prod")
     rest = [i for i in range(x.ndim) if i not in axes]
     moved = moveaxis(x, (*rest, *axes), tuple(range(x.ndim)))  # reduced axes last, flattened to one
-    flat = reshape(moved, tuple(moved.shape[: len(rest)]) + (-1,))
+    flat = reshape(moved, (*moved.shape[: len(rest)], -1))
     others = reshape(_others(flat), moved.shape)
     others = moveaxis(others, tuple(range(x.ndim)), (*rest, *axes))
     if not keepdims:
@@ -93,17 +93,23 @@ def var(x: Operand, axis: Any = None, ddof: int = 0, keepdims: bool = False) -> 
     axes = normalise_axes(data, axis, "var")
     n = data.size if axes is None else int(np.prod([data.shape[a] for a in axes]))
     if n - ddof <= 0:
-        raise ValueError(f"var: ddof={ddof} leaves no degrees of freedom for {n} elements (shape {data.shape})")
+        raise ValueError(
+            f"var: ddof={ddof} leaves no degrees of freedom for {n} elements (shape {data.shape})"
+        )
     centred = x - mean(x, axis=axes, keepdims=True)
     return sum(centred * centred, axis=axes, keepdims=keepdims) / (n - ddof)
 
 
 def std(x: Operand, axis: Any = None, ddof: int = 0, keepdims: bool = False) -> Tensor:
-    """The standard deviation over `axis`, as `np.std`. Where it is 0 its gradient is 0/0 = nan, as PyTorch's."""
+    """The standard deviation over `axis`, as `np.std`.
+
+    Where it is 0 its gradient is 0/0 = nan, as PyTorch's."""
     return sqrt(var(x, axis=axis, ddof=ddof, keepdims=keepdims))
 
 
-def average(a: Operand, axis: Any = None, weights: Any = None, returned: bool = False, keepdims: bool = False) -> Any:
+def average(
+    a: Operand, axis: Any = None, weights: Any = None, returned: bool = False, keepdims: bool = False
+) -> Any:
     """The weighted mean over `axis`, as `np.average`; the weights may be a Tensor too."""
     if weights is None:
         result, total = mean(a, axis=axis, keepdims=keepdims), None
@@ -111,13 +117,17 @@ def average(a: Operand, axis: Any = None, weights: Any = None, returned: bool = 
         shape, wshape = np.shape(array_of(a)), np.shape(array_of(weights))
         if wshape != shape:
             if axis is None or len(wshape) != 1 or not isinstance(axis, int) or wshape[0] != shape[axis]:
-                raise ValueError(f"average: weights of shape {wshape} do not fit an input of shape {shape} on axis {axis}")
+                raise ValueError(
+                    f"average: weights of shape {wshape} do not fit an input of shape {shape} on axis {axis}"
+                )
             axis = normalise_axes(array_of(a), axis, "average")[0]
             weights = reshape(weights, tuple(-1 if i == axis else 1 for i in range(len(shape))))
         total = sum(weights * np.ones(shape), axis=axis, keepdims=keepdims)
         result = sum(a * weights, axis=axis, keepdims=keepdims) / total
     if returned:
-        return result, total if total is not None else result * 0 + np.size(array_of(a)) / np.size(array_of(result))
+        return result, total if total is not None else result * 0 + np.size(array_of(a)) / np.size(
+            array_of(result)
+        )
     return result
 
 
@@ -133,7 +143,9 @@ def nansum(x: Operand, axis: Any = None, keepdims: bool = False) -> Tensor:
 
 def nanmean(x: Operand, axis: Any = None, keepdims: bool = False) -> Tensor:
     """The mean over `axis` of the elements that are not NaN, as `np.nanmean`."""
-    counted = np.sum(~np.isnan(array_of(x)), axis=normalise_axes(array_of(x), axis, "nanmean"), keepdims=keepdims)
+    counted = np.sum(
+        ~np.isnan(array_of(x)), axis=normalise_axes(array_of(x), axis, "nanmean"), keepdims=keepdims
+    )
     return nansum(x, axis=axis, keepdims=keepdims) / counted
 
 

@@ -1,0 +1,37 @@
+"""`mg.linalg`: NumPy's `np.linalg` on Tensors, with gradients (`mg.linalg.inv(A)`, `mg.linalg.norm(x)`).
+
+The operations live in `minigrad/ops/linalg.py`, beside their rules; this module names them as NumPy does.
+"""
+
+from minigrad.ops.contractions import outer, tensordot
+from minigrad.ops.linalg import (
+    cholesky,
+    det,
+    eigh,
+    inv,
+    matmul,
+    norm,
+    pinv,
+    slogdet,
+    solve,
+    svd,
+)
+from minigrad.ops.linalg import eigenvalues as eigvalsh
+from minigrad.ops.linalg import singular_values as svdvals
+
+__all__ = [
+    "cholesky",
+    "det",
+    "eigh",
+    "eigvalsh",
+    "inv",
+    "matmul",
+    "norm",
+    "outer",
+    "pinv",
+    "slogdet",
+    "solve",
+    "svd",
+    "svdvals",
+    "tensordot",
+]
