@@ -3,21 +3,22 @@
 The operations live in `minigrad/ops/linalg.py`, beside their rules; this module names them as NumPy does.
 """
 
-from minigrad.ops.contractions import outer, tensordot
-from minigrad.ops.linalg import (
+from minigrad.ops import (
     cholesky,
     det,
     eigh,
     inv,
     matmul,
     norm,
+    outer,
     pinv,
     slogdet,
     solve,
     svd,
+    tensordot,
 )
-from minigrad.ops.linalg import eigenvalues as eigvalsh
-from minigrad.ops.linalg import singular_values as svdvals
+from minigrad.ops import eigenvalues as eigvalsh
+from minigrad.ops import singular_values as svdvals
 
 __all__ = [
     "cholesky",

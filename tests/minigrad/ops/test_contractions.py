@@ -72,8 +72,12 @@ def test_einsum_is_the_contraction_written_with_transpose_and_sum_with_the_same_
 def test_einsum_takes_what_numpy_takes_and_differentiates_it_to_second_order(subscripts, shapes):
     rng = np.random.default_rng(1)
     operands = [rng.standard_normal(s) for s in shapes]
-    np.testing.assert_allclose(mg.einsum(subscripts, *map(mg.Tensor, operands)).data, np.einsum(subscripts, *operands))
-    np.testing.assert_allclose(np.einsum(subscripts, *map(leaf, operands)).data, np.einsum(subscripts, *operands))
+    np.testing.assert_allclose(
+        mg.einsum(subscripts, *map(mg.Tensor, operands)).data, np.einsum(subscripts, *operands)
+    )
+    np.testing.assert_allclose(
+        np.einsum(subscripts, *map(leaf, operands)).data, np.einsum(subscripts, *operands)
+    )
     check_both_orders(lambda *xs: mg.einsum(subscripts, *xs), *map(leaf, operands))
 
 
@@ -102,7 +106,7 @@ def tensordot_cases(draw):
 
 
 def tensordot_by_matmul(a, b, axes):
-    """tensordot written with transpose, reshape and matmul: the summed axes moved together, then one product."""
+    """tensordot with transpose, reshape and matmul: the summed axes moved together, one product."""
     axes_a, axes_b = axes
     free_a = [i for i in range(a.ndim) if i not in axes_a]
     free_b = [i for i in range(b.ndim) if i not in axes_b]
@@ -168,4 +172,3 @@ def test_trace_is_the_sum_of_the_diagonal_whose_elements_get_the_gradient(offset
 
 def test_dot_of_matrices_stays_matmul():
     assert np.dot(leaf(np.ones((2, 3))), np.ones((3, 4))).op == "matmul"
-

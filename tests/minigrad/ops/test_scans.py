@@ -69,7 +69,9 @@ def test_var_and_std_with_ddof_against_the_formula(case, ddof):
         with pytest.raises(ValueError, match="degrees of freedom"):
             mg.var(leaf(a), axis=axis, ddof=ddof)
         return
-    np.testing.assert_allclose(mg.var(mg.Tensor(a), axis=axis, ddof=ddof).data, np.var(a, axis=axis, ddof=ddof))
+    np.testing.assert_allclose(
+        mg.var(mg.Tensor(a), axis=axis, ddof=ddof).data, np.var(a, axis=axis, ddof=ddof)
+    )
     np.testing.assert_allclose(np.std(leaf(a), axis=axis, ddof=ddof).data, np.std(a, axis=axis, ddof=ddof))
 
     def by_hand(g, a):  # d var = 2 (x - mean) / (n - ddof)
