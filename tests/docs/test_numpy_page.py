@@ -39,7 +39,9 @@ def test_the_python_blocks_run_in_order():
     code = "\n".join(BLOCK.findall(PAGE.read_text(encoding="utf-8")))
     assert code.count("\n") > 20
     environment = {**os.environ, "PYTHONPATH": str(ROOT), "MPLBACKEND": "Agg"}
-    result = subprocess.run([sys.executable, "-c", code], env=environment, capture_output=True, text=True, timeout=300)
+    result = subprocess.run(
+        [sys.executable, "-c", code], env=environment, capture_output=True, text=True, timeout=300
+    )
     assert result.returncode == 0, f"{result.stderr}\n--- the blocks ---\n{code}"
 
 
