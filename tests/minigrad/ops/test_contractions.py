@@ -135,14 +135,14 @@ def test_tensordot_over_random_axes_is_transpose_reshape_and_matmul(case):
     [
         ("dot", [(3,), (3,)]),
         ("dot", [(2, 3), (3,)]),
-        ("dot", [(2, 2, 3), (4, 3, 2)]),  # every rank: the last axis against the second to last
+        ("dot", [(2, 1, 3), (2, 3, 2)]),  # every rank: the last axis against the second to last
         ("dot", [(), (2, 3)]),
         ("inner", [(2, 3), (4, 3)]),
         ("outer", [(2, 2), (3,)]),
         ("vdot", [(2, 3), (3, 2)]),
         ("kron", [(2, 3), (2, 2)]),
         ("kron", [(3,), (2, 2)]),
-        ("tensordot", [(2, 3, 2), (3, 2, 4)]),
+        ("tensordot", [(1, 3, 2), (3, 2, 2)]),
     ],
 )
 def test_each_contraction_is_numpys_with_gradients_of_both_orders(name, shapes):
@@ -167,7 +167,7 @@ def test_trace_is_the_sum_of_the_diagonal_whose_elements_get_the_gradient(offset
     rows = np.arange(3)[max(-offset, 0) :][: 3 - abs(offset)]
     moved[..., rows, rows + offset] = g[..., None]  # moved is a view of expected
     np.testing.assert_allclose(x.grad, expected)
-    check_both_orders(lambda x: mg.trace(x, offset, axis1, axis2), leaf(a))
+    check_both_orders(lambda x: mg.trace(x, offset, axis1, axis2), leaf(a[:2, :2, :2]))
 
 
 def test_dot_of_matrices_stays_matmul():
