@@ -5,10 +5,14 @@ The operations live in `minigrad/ops/linalg.py`, beside their rules; this module
 
 from minigrad.ops import (
     cholesky,
+    cond,
     det,
     eigh,
     inv,
+    lstsq,
     matmul,
+    matrix_power,
+    multi_dot,
     norm,
     outer,
     pinv,
@@ -22,11 +26,15 @@ from minigrad.ops import singular_values as svdvals
 
 __all__ = [
     "cholesky",
+    "cond",
     "det",
     "eigh",
     "eigvalsh",
     "inv",
+    "lstsq",
     "matmul",
+    "matrix_power",
+    "multi_dot",
     "norm",
     "outer",
     "pinv",

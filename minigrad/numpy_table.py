@@ -84,6 +84,9 @@ UFUNCS: dict[np.ufunc, Callable[..., Any]] = {
     np.fmod: ops.fmod,
     np.floor_divide: _floor_divide,
     np.conjugate: ops.conj,
+    np.cbrt: ops.cbrt,
+    np.fmax: ops.fmax,
+    np.fmin: ops.fmin,
 }
 
 # Ufuncs whose answer is a truth value: computed on the values, with every option NumPy takes.
@@ -274,6 +277,22 @@ FUNCTIONS: dict[Any, Callable[..., Any]] = {
     np.linalg.svdvals: ops.singular_values,
     np.linalg.pinv: _pinv,
     np.linalg.norm: ops.norm,
+    np.linalg.cond: ops.cond,
+    np.linalg.lstsq: ops.lstsq,
+    np.linalg.matrix_power: ops.matrix_power,
+    np.linalg.multi_dot: ops.multi_dot,
+    np.median: ops.median,
+    np.quantile: ops.quantile,
+    np.percentile: ops.percentile,
+    np.nanmax: _reduction(ops.nanmax),
+    np.nanmin: _reduction(ops.nanmin),
+    np.nan_to_num: ops.nan_to_num,
+    np.cov: ops.cov,
+    np.corrcoef: ops.corrcoef,
+    np.cross: ops.cross,
+    np.convolve: ops.convolve,
+    np.correlate: ops.correlate,
+    np.meshgrid: ops.meshgrid,
 }
 
 # Functions whose answer has no gradient (a truth value, a position, a count, a shape, a new array of
@@ -319,31 +338,14 @@ VALUE_FUNCTIONS: frozenset[Any] = frozenset(
 
 # NumPy functions minigrad has no rule for, and what to write instead to keep the gradient.
 HINTS: dict[Any, str] = {
-    np.cbrt: "mg.sign(t) * mg.abs(t) ** (1 / 3)",
-    np.fmax: "mg.maximum (NaN aside)",
-    np.fmin: "mg.minimum (NaN aside)",
-    np.nanmax: "mg.max of mg.where(np.isnan(t.data), -np.inf, t)",
-    np.nanmin: "mg.min of mg.where(np.isnan(t.data), np.inf, t)",
-    np.median: "mg.sort and indexing",
-    np.percentile: "mg.sort and indexing",
-    np.quantile: "mg.sort and indexing",
-    np.cov: "mg.mean and @ on the centred data",
-    np.corrcoef: "mg.mean, @ and mg.sqrt on the centred data",
-    np.cross: "indexing and * (a x b = a[1] b[2] - a[2] b[1], ...)",
-    np.convolve: "a sum of shifted products (mg.pad and indexing)",
-    np.correlate: "a sum of shifted products (mg.pad and indexing)",
     np.interp: "mg.where and indexing on the bracketing points",
-    np.nan_to_num: "mg.where(np.isnan(t.data), 0.0, t)",
-    np.meshgrid: "mg.broadcast_to",
     np.linalg.eig: "np.linalg.eigh for a symmetric matrix (eig's eigenvalues may be complex)",
     np.linalg.eigvals: "np.linalg.eigvalsh for a symmetric matrix",
     np.linalg.qr: "np.linalg.cholesky of Aᵀ A (R = Lᵀ), or svd",
-    np.linalg.lstsq: "np.linalg.pinv(A) @ b, or np.linalg.solve(A.T @ A, A.T @ b)",
-    np.linalg.matrix_power: "repeated @ (np.linalg.inv first for a negative power)",
-    np.linalg.multi_dot: "@ in order",
-    np.linalg.cond: "np.linalg.norm(A, p) * np.linalg.norm(np.linalg.inv(A), p)",
     np.linalg.tensorinv: "np.linalg.inv after a reshape",
     np.linalg.tensorsolve: "np.linalg.solve after a reshape",
+    np.fft.fft: "@ with cos and sin matrices (minigrad has no complex numbers)",
+    np.fft.rfft: "@ with cos and sin matrices (minigrad has no complex numbers)",
 }
 
 __all__ = ["FUNCTIONS", "HINTS", "UFUNCS", "VALUE_FUNCTIONS", "VALUE_UFUNCS"]

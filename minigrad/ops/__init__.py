@@ -22,7 +22,8 @@ keyword arguments.
 | `softmax log_softmax` | `normalisation.py` |
 | `reshape transpose matrix_transpose broadcast_to getitem concatenate stack expand_dims squeeze` |\
   `shape.py` |
-| `matmul`, and `np.linalg`'s `inv det slogdet solve cholesky eigh svd pinv norm` | `linalg.py` |
+| `matmul`; `np.linalg`'s `inv det slogdet solve cholesky eigh svd pinv norm lstsq cond ...` |\
+  `linalg.py` |
 | `sin cos tan arcsin arccos arctan sinh cosh arcsinh arccosh arctanh sinc deg2rad rad2deg arctan2 hypot` |\
   `trigonometric.py` |
 | `log1p expm1 log2 log10 exp2 square reciprocal logaddexp logaddexp2 power` | `exponential.py` |
@@ -31,6 +32,8 @@ keyword arguments.
 | `vstack hstack dstack column_stack split array_split repeat tile roll flip tril triu diag diagonal pad`\
   `swapaxes moveaxis ravel atleast_1d ...` | `assembly.py` |
 | `prod cumsum cumprod var std average ptp nansum nanmean` | `scans.py` |
+| `median quantile percentile nanmax nanmin cov corrcoef cross convolve correlate cbrt fmax fmin ...` |\
+  `statistics.py` |
 """
 
 from minigrad.ops.arithmetic import add, div, mul, neg, pow, sub
@@ -88,13 +91,17 @@ from minigrad.ops.exponential import (
 )
 from minigrad.ops.linalg import (
     cholesky,
+    cond,
     det,
     eigenvalues,
     eigenvectors,
     eigh,
     inv,
     logabsdet,
+    lstsq,
     matmul,
+    matrix_power,
+    multi_dot,
     norm,
     pinv,
     singular_values,
@@ -116,6 +123,23 @@ from minigrad.ops.shape import (
     squeeze,
     stack,
     transpose,
+)
+from minigrad.ops.statistics import (
+    cbrt,
+    convolve,
+    corrcoef,
+    correlate,
+    cov,
+    cross,
+    fmax,
+    fmin,
+    median,
+    meshgrid,
+    nan_to_num,
+    nanmax,
+    nanmin,
+    percentile,
+    quantile,
 )
 from minigrad.ops.trigonometric import (
     arccos,
@@ -155,15 +179,22 @@ __all__ = [
     "average",
     "broadcast_arrays",
     "broadcast_to",
+    "cbrt",
     "ceil",
     "cholesky",
     "clip",
     "column_stack",
     "concatenate",
+    "cond",
     "conj",
+    "convolve",
     "copy",
+    "corrcoef",
+    "correlate",
     "cos",
     "cosh",
+    "cov",
+    "cross",
     "cumprod",
     "cumsum",
     "deg2rad",
@@ -188,6 +219,8 @@ __all__ = [
     "fliplr",
     "flipud",
     "floor",
+    "fmax",
+    "fmin",
     "fmod",
     "getitem",
     "hsplit",
@@ -205,27 +238,37 @@ __all__ = [
     "logaddexp",
     "logaddexp2",
     "logsumexp",
+    "lstsq",
     "matmul",
+    "matrix_power",
     "matrix_transpose",
     "max",
     "maximum",
     "mean",
+    "median",
+    "meshgrid",
     "min",
     "minimum",
     "mod",
     "moveaxis",
     "mul",
+    "multi_dot",
+    "nan_to_num",
+    "nanmax",
     "nanmean",
+    "nanmin",
     "nansum",
     "neg",
     "norm",
     "outer",
     "pad",
+    "percentile",
     "pinv",
     "pow",
     "power",
     "prod",
     "ptp",
+    "quantile",
     "rad2deg",
     "ravel",
     "real",

@@ -353,15 +353,73 @@ def norm(x: Operand, ord: Any = None, axis: Any = None, keepdims: bool = False) 
     raise ValueError(f"norm: axis {axis!r} names {len(axes)} axes; a norm takes 1 or 2")
 
 
+def matrix_power(a: Operand, n: int) -> Tensor:
+    """`a` multiplied by itself `n` times (the inverse's powers for n < 0, I for 0), as NumPy's."""
+    if not isinstance(n, int | np.integer) or isinstance(n, bool):
+        raise TypeError(f"matrix_power: the exponent must be an int, got {type(n).__name__}")
+    _square(np.empty(np.shape(array_of(a))), "matrix_power")
+    if n == 0:  # the identity, whose gradient is 0
+        return a * 0.0 + _eye(a)
+    base, result = (inv(a) if n < 0 else a), None
+    n = int(np.abs(n))
+    while n:  # by squaring: log2(n) products
+        if n & 1:
+            result = base if result is None else result @ base
+        n >>= 1
+        if n:
+            base = base @ base
+    return result
+
+
+def multi_dot(arrays: Any) -> Tensor:
+    """The product of the matrices in order, as `np.linalg.multi_dot` (a 1-D first or last is a vector)."""
+    arrays = list(arrays)
+    if len(arrays) < 2:
+        raise ValueError(f"multi_dot: needs at least two arrays, got {len(arrays)}")
+    result = arrays[0]
+    for x in arrays[1:]:
+        result = matmul(result, x)
+    return result
+
+
+def lstsq(a: Operand, b: Operand, rcond: Any = None) -> tuple[Tensor, Any, int, Tensor]:
+    """(x, residuals, rank, s): the least-squares solution of A x = b, as `np.linalg.lstsq`, as pinv(A) b.
+
+    Its gradient is pinv's: for a matrix of full rank, whose rank does not change nearby."""
+    data = array_of(a)
+    m, n = data.shape
+    x = matmul(pinv(a), b)
+    rank = int(np.linalg.matrix_rank(data))
+    if rank == n and m > n:
+        r = matmul(a, x) - b
+        residuals = sum(r * r, axis=0) if np.ndim(array_of(b)) > 1 else reshape(sum(r * r), (1,))
+    else:
+        residuals = np.empty((0,), dtype=data.dtype)
+    return x, residuals, rank, singular_values(a)
+
+
+def cond(x: Operand, p: Any = None) -> Tensor:
+    """The condition number in the norm `p`, as `np.linalg.cond`: σmax / σmin for None and 2."""
+    if p in (None, 2, -2):
+        s = singular_values(x)
+        ratio = max(s, axis=-1) / min(s, axis=-1)
+        return ratio if p != -2 else 1 / ratio
+    return norm(x, p, axis=(-2, -1)) * norm(inv(x), p, axis=(-2, -1))
+
+
 __all__ = [
     "cholesky",
+    "cond",
     "det",
     "eigenvalues",
     "eigenvectors",
     "eigh",
     "inv",
     "logabsdet",
+    "lstsq",
     "matmul",
+    "matrix_power",
+    "multi_dot",
     "norm",
     "pinv",
     "singular_values",

@@ -110,9 +110,8 @@ def test_comparisons_with_an_array_on_the_left_give_bool_arrays_equality_too():
     [
         ("np.fft.fft", lambda t: np.fft.fft(t)),
         ("np.linalg.qr", lambda t: np.linalg.qr(t)),
-        ("np.median", lambda t: np.median(t)),
-        ("np.cbrt", lambda t: np.cbrt(t)),
-        ("np.convolve", lambda t: np.convolve(t[0], t[1])),
+        ("np.linalg.eig", lambda t: np.linalg.eig(t)),
+        ("np.interp", lambda t: np.interp(t, t, t)),
         ("np.add.reduce", lambda t: np.add.reduce(t)),
     ],
 )
@@ -125,8 +124,8 @@ def test_a_numpy_function_without_a_minigrad_operation_is_a_type_error_naming_it
 
 def test_the_error_says_which_operation_to_use_where_there_is_one():
     t = Tensor(A, requires_grad=True)
-    with pytest.raises(TypeError, match=r"mg\.sign\(t\) \* mg\.abs\(t\)"):
-        np.cbrt(t)
+    with pytest.raises(TypeError, match=r"np\.linalg\.eigh for a symmetric matrix"):
+        np.linalg.eig(t)
     with pytest.raises(TypeError, match=r"mg\.sum"):
         np.add.reduce(t)
     with pytest.raises(TypeError, match=r"np.sum\(\.\.\., dtype=\.\.\.\).*keepdims"):
