@@ -163,6 +163,26 @@ def _each(operation: Callable[[Any], Tensor]) -> Callable[..., Any]:
     return handler
 
 
+def _stacking(operation: Callable[[Any], Tensor]) -> Callable[..., Tensor]:
+    """np.vstack and np.hstack take a dtype and a casting rule: only the default (None) here."""
+
+    def handler(tup, *, dtype=None, casting="same_kind"):
+        if dtype is not None:
+            raise TypeError(f"np.{operation.__name__}(..., dtype={dtype!r}) on a Tensor: leave dtype out")
+        return operation(tup)
+
+    handler.__name__ = operation.__name__
+    return handler
+
+
+def _linspace(start, stop, num=50, endpoint=True):
+    return ops.linspace(start, stop, num, endpoint)
+
+
+def _angle(z, deg=False):
+    return ops.rad2deg(ops.angle(z)) if deg else ops.angle(z)
+
+
 def _sort(a, axis=-1, kind=None):
     return ops.sort(a, axis=axis)
 
@@ -205,8 +225,8 @@ FUNCTIONS: dict[Any, Callable[..., Any]] = {
     np.concatenate: ops.concatenate,
     np.concat: ops.concatenate,
     np.stack: ops.stack,
-    np.vstack: ops.vstack,
-    np.hstack: ops.hstack,
+    np.vstack: _stacking(ops.vstack),
+    np.hstack: _stacking(ops.hstack),
     np.dstack: ops.dstack,
     np.column_stack: ops.column_stack,
     np.append: ops.append,
@@ -293,6 +313,13 @@ FUNCTIONS: dict[Any, Callable[..., Any]] = {
     np.convolve: ops.convolve,
     np.correlate: ops.correlate,
     np.meshgrid: ops.meshgrid,
+    np.rot90: ops.rot90,
+    np.rollaxis: ops.rollaxis,
+    np.select: ops.select,
+    np.linspace: _linspace,
+    np.gradient: ops.gradient,
+    np.imag: ops.imag,
+    np.angle: _angle,
 }
 
 # Functions whose answer has no gradient (a truth value, a position, a count, a shape, a new array of

@@ -58,12 +58,16 @@ from minigrad.ops.assembly import (
     flipud,
     hsplit,
     hstack,
+    linspace,
     moveaxis,
     pad,
     ravel,
     repeat,
     roll,
+    rollaxis,
+    rot90,
     row_stack,
+    select,
     sort,
     split,
     swapaxes,
@@ -111,8 +115,22 @@ from minigrad.ops.linalg import (
 )
 from minigrad.ops.normalisation import log_softmax, softmax
 from minigrad.ops.reductions import logsumexp, max, mean, min, sum
-from minigrad.ops.rounding import ceil, conj, floor, fmod, mod, real, remainder, rint, round, sign, trunc
-from minigrad.ops.scans import average, cumprod, cumsum, nanmean, nansum, prod, ptp, std, var
+from minigrad.ops.rounding import (
+    angle,
+    ceil,
+    conj,
+    floor,
+    fmod,
+    imag,
+    mod,
+    real,
+    remainder,
+    rint,
+    round,
+    sign,
+    trunc,
+)
+from minigrad.ops.scans import average, cumprod, cumsum, gradient, nanmean, nansum, prod, ptp, std, var
 from minigrad.ops.shape import (
     broadcast_to,
     concatenate,
@@ -163,6 +181,7 @@ from minigrad.ops.trigonometric import (
 __all__ = [
     "abs",
     "add",
+    "angle",
     "append",
     "arccos",
     "arccosh",
@@ -223,12 +242,15 @@ __all__ = [
     "fmin",
     "fmod",
     "getitem",
+    "gradient",
     "hsplit",
     "hstack",
     "hypot",
+    "imag",
     "inner",
     "inv",
     "kron",
+    "linspace",
     "log",
     "log1p",
     "log2",
@@ -279,8 +301,11 @@ __all__ = [
     "reshape",
     "rint",
     "roll",
+    "rollaxis",
+    "rot90",
     "round",
     "row_stack",
+    "select",
     "sigmoid",
     "sign",
     "sin",

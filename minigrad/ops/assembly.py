@@ -365,6 +365,50 @@ def broadcast_arrays(*args: Operand) -> list[Tensor]:
     return [broadcast_to(a, shape=shape) for a in args]
 
 
+def rot90(m: Operand, k: int = 1, axes: Any = (0, 1)) -> Tensor:
+    """`m` turned by 90 degrees `k` times in the plane of `axes`, as `np.rot90`: flips and a swap."""
+    a1, a2 = normalise_axes(np.empty(_shape(m)), tuple(axes), "rot90")
+    k %= 4
+    if k == 0:
+        return reshape(m, _shape(m))
+    if k == 2:
+        return flip(flip(m, a1), a2)
+    return swapaxes(flip(m, a2), a1, a2) if k == 1 else flip(swapaxes(m, a1, a2), a2)
+
+
+def rollaxis(a: Operand, axis: int, start: int = 0) -> Tensor:
+    """Axis `axis` moved to stand before position `start`, as `np.rollaxis`."""
+    n = len(_shape(a))
+    (axis,) = normalise_axes(np.empty(_shape(a)), axis, "rollaxis")
+    start = start + n if start < 0 else start
+    if not 0 <= start <= n:
+        raise ValueError(f"rollaxis: start {start} is out of range for {n} dimensions")
+    return moveaxis(a, axis, start - 1 if axis < start else start)
+
+
+def select(condlist: Any, choicelist: Any, default: Any = 0) -> Tensor:
+    """From the first choice whose condition holds, else `default`, as `np.select` (the conditions are
+    constants)."""
+    if len(condlist) != len(choicelist):
+        raise ValueError(f"select: {len(condlist)} conditions for {len(choicelist)} choices")
+    result = default
+    for condition, choice in reversed(list(zip(condlist, choicelist))):
+        result = where(array_of(condition), choice, result)
+    return result
+
+
+def linspace(start: Operand, stop: Operand, num: int = 50, endpoint: bool = True) -> Tensor:
+    """`num` evenly spaced values from `start` to `stop`, as `np.linspace`; both ends may be Tensors."""
+    if num < 0:
+        raise ValueError(f"linspace: num must be non-negative, got {num}")
+    steps = np.arange(num, dtype=float) / builtins.max(num - 1 if endpoint else num, 1)
+    if endpoint and num > 1:
+        steps[-1] = 1.0  # exactly stop, as NumPy
+    shape = np.broadcast_shapes(_shape(start), _shape(stop))
+    steps = steps.reshape((num,) + (1,) * len(shape))
+    return start + (stop - start) * steps
+
+
 __all__ = [
     "append",
     "array_split",
@@ -386,12 +430,16 @@ __all__ = [
     "flipud",
     "hsplit",
     "hstack",
+    "linspace",
     "moveaxis",
     "pad",
     "ravel",
     "repeat",
     "roll",
+    "rollaxis",
+    "rot90",
     "row_stack",
+    "select",
     "sort",
     "split",
     "swapaxes",

@@ -88,8 +88,36 @@ def conj(x):
     return np.array(x)
 
 
+@op
+def imag(x):
+    """The imaginary part: of a Tensor's real numbers, zeros (with gradient 0)."""
+    return np.zeros_like(x)
+
+
+@op
+def angle(x):
+    """The argument of each number: 0 for a real number >= 0, π for one below 0, gradient 0."""
+    return np.angle(x)
+
+
 real.defvjp(lambda g, out, x: g)
+imag.defvjp(_flat)
+angle.defvjp(_flat)
 conj.defvjp(lambda g, out, x: g)
 
 
-__all__ = ["ceil", "conj", "floor", "fmod", "mod", "real", "remainder", "rint", "round", "sign", "trunc"]
+__all__ = [
+    "angle",
+    "ceil",
+    "conj",
+    "floor",
+    "fmod",
+    "imag",
+    "mod",
+    "real",
+    "remainder",
+    "rint",
+    "round",
+    "sign",
+    "trunc",
+]

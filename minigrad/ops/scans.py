@@ -149,4 +149,27 @@ def nanmean(x: Operand, axis: Any = None, keepdims: bool = False) -> Tensor:
     return nansum(x, axis=axis, keepdims=keepdims) / counted
 
 
-__all__ = ["average", "cumprod", "cumsum", "nanmean", "nansum", "prod", "ptp", "std", "var"]
+def gradient(f: Operand, *varargs: float, axis: Any = None) -> Any:
+    """The slope of sampled values along each axis, as `np.gradient` (scalar spacings, edge_order 1):
+    central differences inside, one-sided at the ends. A list for several axes, as NumPy."""
+    data = array_of(f)
+    axes = tuple(range(data.ndim)) if axis is None else normalise_axes(data, axis, "gradient")
+    spacings = varargs if len(varargs) == len(axes) else varargs * len(axes) if len(varargs) == 1 else ()
+    if varargs and not spacings:
+        raise ValueError(f"gradient: {len(varargs)} spacings for {len(axes)} axes")
+    slopes = []
+    for k, a in enumerate(axes):
+        if data.shape[a] < 2:
+            raise ValueError(f"gradient: axis {a} of shape {data.shape} needs at least 2 samples")
+        h = float(spacings[k]) if spacings else 1.0
+
+        def part(start, stop, a=a):
+            return f[(slice(None),) * a + (slice(start, stop),)]
+
+        inside = (part(2, None) - part(None, -2)) / (2 * h)
+        first, last = (part(1, 2) - part(0, 1)) / h, (part(-1, None) - part(-2, -1)) / h
+        slopes.append(concatenate([first, inside, last], axis=a))
+    return slopes[0] if len(slopes) == 1 else slopes
+
+
+__all__ = ["average", "cumprod", "cumsum", "gradient", "nanmean", "nansum", "prod", "ptp", "std", "var"]

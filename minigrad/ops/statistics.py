@@ -130,15 +130,21 @@ def corrcoef(x: Operand, y: Any = None, rowvar: bool = True) -> Tensor:
     return c / reshape(spread, (-1, 1)) / reshape(spread, (1, -1))
 
 
-def cross(a: Operand, b: Operand, axis: int = -1) -> Tensor:
-    """The cross product of 3-vectors along `axis`, as `np.cross`."""
+def cross(
+    a: Operand, b: Operand, axisa: int = -1, axisb: int = -1, axisc: int = -1, axis: Any = None
+) -> Tensor:
+    """The cross product of 3-vectors, as `np.cross`: along `axisa` of a, `axisb` of b, into `axisc`."""
+    if axis is not None:
+        axisa = axisb = axisc = axis
     sa, sb = np.shape(array_of(a)), np.shape(array_of(b))
-    if sa[axis] != 3 or sb[axis] != 3:
-        raise ValueError(f"cross: needs vectors of 3 along axis {axis}, got shapes {sa} and {sb}")
-    a, b = moveaxis(a, axis, -1), moveaxis(b, axis, -1)
+    if sa[axisa] != 3 or sb[axisb] != 3:
+        raise ValueError(
+            f"cross: needs vectors of 3 along the axes {axisa}, {axisb}, got shapes {sa} and {sb}"
+        )
+    a, b = moveaxis(a, axisa, -1), moveaxis(b, axisb, -1)
     x, y = ([getitem(v, (Ellipsis, i)) for i in range(3)] for v in (a, b))
     parts = [x[1] * y[2] - x[2] * y[1], x[2] * y[0] - x[0] * y[2], x[0] * y[1] - x[1] * y[0]]
-    return moveaxis(stack(parts, axis=-1), -1, axis)
+    return moveaxis(stack(parts, axis=-1), -1, axisc)
 
 
 def convolve(a: Operand, v: Operand, mode: str = "full") -> Tensor:

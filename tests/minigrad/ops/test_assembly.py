@@ -51,6 +51,11 @@ CASES = {
     "take_along_axis": ((2, 3), lambda m, x: m.take_along_axis(x, np.array([[2, 0], [1, 1]]), axis=1)),
     "append": ((2, 3), lambda m, x: m.append(x, x[:1], axis=0)),
     "broadcast_arrays": ((3, 1), lambda m, x: m.broadcast_arrays(x, np.ones((2, 1, 4)))[0]),
+    "rot90": ((2, 3, 4), lambda m, x: m.rot90(x)),
+    "rot90 k axes": ((2, 3, 4), lambda m, x: m.rot90(x, 3, (2, 0))),
+    "rot90 twice": ((2, 3), lambda m, x: m.rot90(x, -2)),
+    "rollaxis": ((2, 3, 4), lambda m, x: m.rollaxis(x, 2, 1)),
+    "select": ((2, 3), lambda m, x: m.select([np.eye(2, 3) > 0, np.ones((2, 3)) > 0], [x, x[:, ::-1]], 0)),
 }
 
 

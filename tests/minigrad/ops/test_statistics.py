@@ -28,6 +28,9 @@ CASES = [
     ("corrcoef", (A,), {}),
     ("cbrt", (A,), {}),
     ("cross", (A[:, :3], A[:, 1:]), {}),
+    ("cross", (A[:, :3], A[:, 1:].T), {"axisa": 0, "axisb": 1, "axisc": 0}),
+    ("gradient", (A,), {"axis": 1}),
+    ("linspace", (V, W[:3]), {"num": 4}),
     ("convolve", (W, V), {}),
     ("convolve", (V, W), {"mode": "same"}),
     ("convolve", (W, V), {"mode": "valid"}),
@@ -125,3 +128,22 @@ def test_convolve_of_any_lengths_is_numpys(n, k, mode):
     np.testing.assert_allclose(
         mg.correlate(leaf(a), leaf(v), mode).data, np.correlate(a, v, mode), atol=1e-12
     )
+
+
+def test_gradient_of_every_axis_is_numpys_list():
+    slopes = np.gradient(leaf(A), 0.5)
+    for got, want in zip(slopes, np.gradient(A, 0.5)):
+        np.testing.assert_allclose(got.data, want)
+
+
+def test_imag_and_angle_of_real_numbers_have_gradient_zero():
+    x = leaf([-1.0, 2.0])
+    assert np.imag(x).data.tolist() == [0.0, 0.0] and np.angle(x).data.tolist() == [np.pi, 0.0]
+    (np.imag(x) + np.angle(x, deg=True)).sum().backward()
+    np.testing.assert_array_equal(x.grad, [0.0, 0.0])
+
+
+def test_vstack_takes_numpys_dtype_only_as_none():
+    assert np.vstack([leaf(V), leaf(V)], dtype=None).shape == (2, 3)
+    with pytest.raises(TypeError, match="dtype"):
+        np.vstack([leaf(V)], dtype=np.float32)
