@@ -264,10 +264,12 @@ class Tensor:
     # elementwise as NumPy's and PyTorch's, `==` and `!=` too. Hashing stays by identity (as PyTorch), so
     # tensors still key dicts and stand in sets; `t in list` and `list.index(t)` compare values, as there.
     def __eq__(self, other: Any) -> np.ndarray:  # type: ignore[override]
+        """Elementwise `==`: a NumPy bool array, outside the graph."""
         self._refuse_in_trace("t == ... (a mask made from a value)")
         return self._data == array_of(other)
 
     def __ne__(self, other: Any) -> np.ndarray:  # type: ignore[override]
+        """Elementwise `!=`: a NumPy bool array, outside the graph."""
         self._refuse_in_trace("t != ... (a mask made from a value)")
         return self._data != array_of(other)
 

@@ -32,6 +32,7 @@ expm1.defvjp(lambda g, out, x: g * (out + 1))  # d (e^x - 1) = e^x dx
 
 @op
 def log2(x):
+    """The base-2 logarithm, as `np.log2`."""
     return np.log2(x)
 
 
@@ -40,6 +41,7 @@ log2.defvjp(lambda g, out, x: g / (x * _LN2))  # d log2 x = dx / (x ln 2)
 
 @op
 def log10(x):
+    """The base-10 logarithm, as `np.log10`."""
     return np.log10(x)
 
 
@@ -48,6 +50,7 @@ log10.defvjp(lambda g, out, x: g / (x * _LN10))  # d log10 x = dx / (x ln 10)
 
 @op
 def exp2(x):
+    """2 ** x, as `np.exp2`."""
     return np.exp2(x)
 
 
@@ -56,6 +59,7 @@ exp2.defvjp(lambda g, out, x: g * out * _LN2)  # d 2^x = 2^x ln 2 dx
 
 @op
 def square(x):
+    """x * x, as `np.square`."""
     return np.square(x)
 
 
@@ -64,6 +68,7 @@ square.defvjp(lambda g, out, x: g * 2 * x)  # d x² = 2x dx
 
 @op
 def reciprocal(x):
+    """1 / x, as `np.reciprocal`."""
     return np.reciprocal(x)
 
 

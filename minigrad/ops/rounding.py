@@ -16,26 +16,31 @@ def _flat(g, out, x, **options):
 
 @op
 def sign(x):
+    """-1, 0 or 1 as x is below, at or above 0, as `np.sign`."""
     return np.sign(x)
 
 
 @op
 def floor(x):
+    """The largest whole number <= x, as `np.floor`."""
     return np.floor(x)
 
 
 @op
 def ceil(x):
+    """The smallest whole number >= x, as `np.ceil`."""
     return np.ceil(x)
 
 
 @op
 def trunc(x):
+    """x with its fraction dropped (towards 0), as `np.trunc`."""
     return np.trunc(x)
 
 
 @op
 def rint(x):
+    """The nearest whole number, halves to even, as `np.rint`."""
     return np.rint(x)
 
 

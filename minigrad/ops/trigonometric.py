@@ -16,6 +16,7 @@ from minigrad.ops.elementwise import sqrt, where
 
 @op
 def sin(x):
+    """The sine of x in radians, as `np.sin`."""
     return np.sin(x)
 
 
@@ -24,6 +25,7 @@ sin.defvjp(lambda g, out, x: g * cos(x))  # d sin = cos dx
 
 @op
 def cos(x):
+    """The cosine of x in radians, as `np.cos`."""
     return np.cos(x)
 
 
@@ -32,6 +34,7 @@ cos.defvjp(lambda g, out, x: -g * sin(x))  # d cos = -sin dx
 
 @op
 def tan(x):
+    """The tangent of x in radians, as `np.tan`."""
     return np.tan(x)
 
 
@@ -40,6 +43,7 @@ tan.defvjp(lambda g, out, x: g * (1 + out * out))  # d tan = (1 + tan²) dx
 
 @op
 def arcsin(x):
+    """The inverse sine, in [-π/2, π/2], as `np.arcsin`."""
     return np.arcsin(x)
 
 
@@ -48,6 +52,7 @@ arcsin.defvjp(lambda g, out, x: g / sqrt(1 - x * x))  # d arcsin = dx / sqrt(1 -
 
 @op
 def arccos(x):
+    """The inverse cosine, in [0, π], as `np.arccos`."""
     return np.arccos(x)
 
 
@@ -56,6 +61,7 @@ arccos.defvjp(lambda g, out, x: -g / sqrt(1 - x * x))  # d arccos = -dx / sqrt(1
 
 @op
 def arctan(x):
+    """The inverse tangent, in (-π/2, π/2), as `np.arctan`."""
     return np.arctan(x)
 
 
@@ -64,6 +70,7 @@ arctan.defvjp(lambda g, out, x: g / (1 + x * x))  # d arctan = dx / (1 + x²)
 
 @op
 def sinh(x):
+    """The hyperbolic sine, as `np.sinh`."""
     return np.sinh(x)
 
 
@@ -72,6 +79,7 @@ sinh.defvjp(lambda g, out, x: g * cosh(x))  # d sinh = cosh dx
 
 @op
 def cosh(x):
+    """The hyperbolic cosine, as `np.cosh`."""
     return np.cosh(x)
 
 
@@ -80,6 +88,7 @@ cosh.defvjp(lambda g, out, x: g * sinh(x))  # d cosh = sinh dx
 
 @op
 def arcsinh(x):
+    """The inverse hyperbolic sine, as `np.arcsinh`."""
     return np.arcsinh(x)
 
 
@@ -88,6 +97,7 @@ arcsinh.defvjp(lambda g, out, x: g / sqrt(x * x + 1))  # d arcsinh = dx / sqrt(x
 
 @op
 def arccosh(x):
+    """The inverse hyperbolic cosine (x >= 1), as `np.arccosh`."""
     return np.arccosh(x)
 
 
@@ -96,6 +106,7 @@ arccosh.defvjp(lambda g, out, x: g / sqrt(x * x - 1))  # d arccosh = dx / sqrt(x
 
 @op
 def arctanh(x):
+    """The inverse hyperbolic tangent (|x| < 1), as `np.arctanh`."""
     return np.arctanh(x)
 
 
@@ -124,6 +135,7 @@ sinc.defvjp(lambda g, out, x: g * _sinc_slope(x))
 
 @op
 def deg2rad(x):
+    """Degrees to radians, as `np.deg2rad`."""
     return np.deg2rad(x)
 
 
@@ -132,6 +144,7 @@ deg2rad.defvjp(lambda g, out, x: g * (np.pi / 180))
 
 @op
 def rad2deg(x):
+    """Radians to degrees, as `np.rad2deg`."""
     return np.rad2deg(x)
 
 
@@ -153,6 +166,7 @@ arctan2.defvjp(
 
 @op
 def hypot(a, b):
+    """sqrt(a² + b²) without overflow, as `np.hypot`."""
     return np.hypot(a, b)
 
 
