@@ -115,6 +115,7 @@ METHODS: dict[str, Any] = {
     "real": property(
         ops.real, doc="The real part, as `ndarray.real`: of a Tensor's real numbers, themselves."
     ),
+    "imag": property(ops.imag, doc="The imaginary part, as `ndarray.imag`: of real numbers, zeros."),
     "mT": property(ops.matrix_transpose, doc="The last two axes swapped, as `ndarray.mT`."),
     # methods: every operation that acts on one tensor
     "add": ops.add,
@@ -189,6 +190,24 @@ METHODS: dict[str, Any] = {
     "tril": ops.tril,
     "triu": ops.triu,
     "moveaxis": ops.moveaxis,
+    "arcsinh": ops.arcsinh,
+    "arccosh": ops.arccosh,
+    "arctanh": ops.arctanh,
+    "sinc": ops.sinc,
+    "deg2rad": ops.deg2rad,
+    "rad2deg": ops.rad2deg,
+    "exp2": ops.exp2,
+    "cbrt": ops.cbrt,
+    "trunc": ops.trunc,
+    "rint": ops.rint,
+    "take_along_axis": ops.take_along_axis,
+    "diff": ops.diff,
+    "median": ops.median,
+    "quantile": ops.quantile,
+    "nansum": ops.nansum,
+    "nanmean": ops.nanmean,
+    "nanmax": ops.nanmax,
+    "nanmin": ops.nanmin,
     "backward": backward,
 }
 
