@@ -178,3 +178,56 @@ def test_the_supported_lists_are_the_dispatch_tables_and_each_name_is_numpys():
                 with pytest.raises(TypeError) as caught:
                     function(*[t] * n)
         assert "does not work on a Tensor" in str(caught.value) and hint in str(caught.value), name
+
+
+@pytest.mark.parametrize(
+    "name",
+    [
+        "sin",
+        "cos",
+        "tan",
+        "sinh",
+        "cosh",
+        "arcsinh",
+        "arctan",
+        "sinc",
+        "exp2",
+        "expm1",
+        "log1p",
+        "square",
+        "cbrt",
+        "sign",
+        "floor",
+        "ceil",
+        "trunc",
+        "rint",
+        "round",
+        "prod",
+        "cumsum",
+        "cumprod",
+        "var",
+        "std",
+        "ptp",
+        "nansum",
+        "nanmean",
+        "nanmax",
+        "nanmin",
+        "median",
+        "ravel",
+        "flatten",
+        "copy",
+        "trace",
+        "diagonal",
+        "flip",
+        "tril",
+        "triu",
+        "conj",
+        "diff",
+    ],
+)
+def test_each_one_tensor_function_is_a_method_too(name):
+    a = np.array([[0.5, -1.2, 2.0], [1.5, 0.7, -0.4], [0.3, 0.8, 1.1]])
+    t = Tensor(a, requires_grad=True)
+    got, want = getattr(t, name)(), getattr(mg, name)(t)
+    assert got.op == want.op
+    np.testing.assert_array_equal(got.data, want.data)
