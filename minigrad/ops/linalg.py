@@ -407,6 +407,45 @@ def cond(x: Operand, p: Any = None) -> Tensor:
     return norm(x, p, axis=(-2, -1)) * norm(inv(x), p, axis=(-2, -1))
 
 
+@op(name="qr_q")
+def _qr_q(a):
+    return np.linalg.qr(a)[0]
+
+
+@op(name="qr_r")
+def _qr_r(a):
+    return np.linalg.qr(a)[1]
+
+
+def _qr_vjp(dQ: Any, dR: Any, a: Any) -> Any:
+    """TensorFlow's QrGrad (Walter and Lehmann), for m >= n and A of full rank:
+    Q (dR + tril(Qᵀ dQ - dQᵀ Q + R dRᵀ - dR Rᵀ) R⁻ᵀ) + (dQ - Q Qᵀ dQ) R⁻ᵀ."""
+    q, r = _qr_q(a), _qr_r(a)
+    qdq, rdr = q.mT @ dQ, r @ dR.mT
+    inner = tril(qdq - qdq.mT + rdr - rdr.mT)
+    return q @ (dR + _solve(r, inner.mT).mT) + _solve(r, (dQ - q @ qdq).mT).mT
+
+
+def _zeros(shape: tuple[int, ...], like: Any) -> np.ndarray:
+    return np.zeros(shape, dtype=array_of(like).dtype)
+
+
+# Each factor's rule is the joint rule with the other factor's gradient 0.
+_qr_q.defvjp(lambda g, out, a: _qr_vjp(g, _zeros(a.shape[:-2] + (a.shape[-1],) * 2, g), a))
+_qr_r.defvjp(lambda g, out, a: _qr_vjp(_zeros(a.shape, g), g, a))
+
+
+def qr(a: Operand, mode: str = "reduced") -> tuple[Tensor, Tensor]:
+    """(Q, R) with A = Q R, Q's columns orthonormal and R upper triangular, as `np.linalg.qr` (reduced), for
+    matrices of at least as many rows as columns (beyond that R is not square and its gradient not unique)."""
+    shape = np.shape(array_of(a))
+    if len(shape) < 2 or shape[-2] < shape[-1]:
+        raise ValueError(f"qr: needs matrices with at least as many rows as columns, got shape {shape}")
+    if mode != "reduced":
+        raise ValueError(f"qr: only mode='reduced' is supported, got {mode!r}")
+    return _qr_q(a), _qr_r(a)
+
+
 __all__ = [
     "cholesky",
     "cond",
@@ -422,6 +461,7 @@ __all__ = [
     "multi_dot",
     "norm",
     "pinv",
+    "qr",
     "singular_values",
     "slogdet",
     "solve",

@@ -194,3 +194,19 @@ def test_second_order_of_inv_det_and_logdet():
     check_both_orders(np.linalg.inv, leaf(a))
     check_both_orders(np.linalg.det, leaf(a))
     check_both_orders(lambda x: np.linalg.slogdet(x)[1], leaf(a))
+
+
+@pytest.mark.parametrize("shape", [(3, 3), (4, 2), (2, 3, 2)])
+def test_qr_is_numpys_and_its_factors_match_finite_differences(shape):
+    a = np.random.default_rng(13).standard_normal(shape)
+    q, r = np.linalg.qr(leaf(a))
+    want_q, want_r = np.linalg.qr(a)
+    np.testing.assert_allclose(q.data, want_q)
+    np.testing.assert_allclose(r.data, want_r)
+    check_both_orders(lambda x: mg.linalg.qr(x)[0], leaf(a))
+    check_both_orders(lambda x: mg.linalg.qr(x)[1], leaf(a))
+
+
+def test_qr_refuses_wide_matrices_whose_r_is_not_square():
+    with pytest.raises(ValueError, match=r"at least as many rows.*\(2, 3\)"):
+        mg.linalg.qr(leaf(np.ones((2, 3))))
