@@ -35,6 +35,30 @@ def _rpow(self: Tensor, base: Any) -> Tensor:
     return ops.exp(ops.mul(self, float(np.log(base))))
 
 
+def _pow(self: Tensor, exponent: Any) -> Tensor:
+    # A number exponent keeps the one-input rule; a Tensor or an array exponent needs `power`'s two.
+    if isinstance(exponent, Tensor | np.ndarray):
+        return ops.power(self, exponent)
+    return ops.pow(self, exponent)
+
+
+def _floordiv(a: Any, b: Any) -> Tensor:
+    """a // b: floor(a / b), whose gradient is 0 (a step function), as autograd and PyTorch."""
+    return ops.floor(ops.div(a, b))
+
+
+def _astype(self: Tensor, dtype: Any, copy: bool = True) -> Any:
+    """As `ndarray.astype`: another floating dtype in the graph; an integer or bool dtype gives values."""
+    return ops.astype(self, dtype)
+
+
+def _flatten(self: Tensor, order: str = "C") -> Tensor:
+    """The elements in one row (C order), as `ndarray.flatten`."""
+    if order != "C":
+        raise ValueError(f"flatten: only order='C' is supported, got {order!r}")
+    return ops.ravel(self)
+
+
 def transpose(self: Tensor, *axes: int | tuple[int, ...] | None) -> Tensor:
     """As ndarray.transpose: `t.transpose()`, `t.transpose(1, 0)` or `t.transpose((1, 0))`."""
     if len(axes) == 1 and (axes[0] is None or isinstance(axes[0], tuple | list)):
@@ -74,7 +98,11 @@ METHODS: dict[str, Any] = {
     "__rtruediv__": _reflected(ops.div),
     "__matmul__": ops.matmul,
     "__rmatmul__": _reflected(ops.matmul),
-    "__pow__": ops.pow,
+    "__pow__": _pow,
+    "__mod__": ops.remainder,
+    "__rmod__": _reflected(ops.remainder),
+    "__floordiv__": _floordiv,
+    "__rfloordiv__": _reflected(_floordiv),
     "__rpow__": _rpow,
     "__neg__": ops.neg,
     "__abs__": ops.abs,
@@ -84,6 +112,10 @@ METHODS: dict[str, Any] = {
     "__array_function__": _array_function,
     # properties
     "T": property(ops.transpose, doc="The axes reversed, as `ndarray.T`."),
+    "real": property(
+        ops.real, doc="The real part, as `ndarray.real`: of a Tensor's real numbers, themselves."
+    ),
+    "imag": property(ops.imag, doc="The imaginary part, as `ndarray.imag`: of real numbers, zeros."),
     "mT": property(ops.matrix_transpose, doc="The last two axes swapped, as `ndarray.mT`."),
     # methods: every operation that acts on one tensor
     "add": ops.add,
@@ -115,6 +147,67 @@ METHODS: dict[str, Any] = {
     "expand_dims": ops.expand_dims,
     "squeeze": ops.squeeze,
     "broadcast_to": ops.broadcast_to,
+    "flatten": _flatten,
+    "ravel": ops.ravel,
+    "astype": _astype,
+    "copy": ops.copy,
+    "prod": ops.prod,
+    "cumsum": ops.cumsum,
+    "cumprod": ops.cumprod,
+    "var": ops.var,
+    "std": ops.std,
+    "ptp": ops.ptp,
+    "round": ops.round,
+    "dot": ops.dot,
+    "trace": ops.trace,
+    "diagonal": ops.diagonal,
+    "repeat": ops.repeat,
+    "swapaxes": ops.swapaxes,
+    "sort": ops.sort,
+    "take": ops.take,
+    "conj": ops.conj,
+    "sign": ops.sign,
+    "floor": ops.floor,
+    "ceil": ops.ceil,
+    "square": ops.square,
+    "reciprocal": ops.reciprocal,
+    "log1p": ops.log1p,
+    "expm1": ops.expm1,
+    "log2": ops.log2,
+    "log10": ops.log10,
+    "sin": ops.sin,
+    "cos": ops.cos,
+    "tan": ops.tan,
+    "sinh": ops.sinh,
+    "cosh": ops.cosh,
+    "arcsin": ops.arcsin,
+    "arccos": ops.arccos,
+    "arctan": ops.arctan,
+    "power": ops.power,
+    "flip": ops.flip,
+    "roll": ops.roll,
+    "tile": ops.tile,
+    "tril": ops.tril,
+    "triu": ops.triu,
+    "moveaxis": ops.moveaxis,
+    "arcsinh": ops.arcsinh,
+    "arccosh": ops.arccosh,
+    "arctanh": ops.arctanh,
+    "sinc": ops.sinc,
+    "deg2rad": ops.deg2rad,
+    "rad2deg": ops.rad2deg,
+    "exp2": ops.exp2,
+    "cbrt": ops.cbrt,
+    "trunc": ops.trunc,
+    "rint": ops.rint,
+    "take_along_axis": ops.take_along_axis,
+    "diff": ops.diff,
+    "median": ops.median,
+    "quantile": ops.quantile,
+    "nansum": ops.nansum,
+    "nanmean": ops.nanmean,
+    "nanmax": ops.nanmax,
+    "nanmin": ops.nanmin,
     "backward": backward,
 }
 

@@ -1,9 +1,10 @@
-"""NumPy's functions on Tensors: `np.exp(Z)`, `np.sum(A, axis=0)`, `np.where(Z > 0, Z, 0)`, `ndarray + t`.
+"""NumPy's functions on Tensors: `np.exp(Z)`, `np.sum(A, axis=0)`, `np.linalg.inv(A)`, `ndarray + t`.
 
 A student's NumPy code keeps working on Tensors, in the graph: NumPy hands every ufunc (NEP 13,
 `__array_ufunc__`) and every other public function (NEP 18, `__array_function__`) that meets a Tensor
-to the tables below, and each entry is the minigrad operation that computes the same thing. A NumPy
-function without an entry has no gradient here: it raises a `TypeError` that names it and says what to
+to the tables in `numpy_table.py`. An entry with a gradient is the minigrad operation that computes the
+same thing; a function whose answer has no gradient (`np.isnan`, `np.argmax`, `np.allclose`) is
+answered on the values, building no graph; any other is a `TypeError` that names it and says what to
 use instead, rather than returning a plain array that would silently cut the graph.
 
 None of this is on the path of `Tensor + Tensor` or `W @ X`: Python calls the Tensor's operator
@@ -14,72 +15,29 @@ directly there. NumPy comes through here only when the left operand is an ndarra
 from __future__ import annotations
 
 import inspect
-from collections.abc import Callable
 from typing import Any
 
 import numpy as np
 
-from minigrad import ops
+from minigrad.numpy_table import FUNCTIONS, HINTS, UFUNCS, VALUE_FUNCTIONS, VALUE_UFUNCS
 from minigrad.tensor import Tensor
 
 
-def _value(x: Any) -> Any:
-    return x.data if isinstance(x, Tensor) else x
-
-
-def _power(base: Any, exponent: Any) -> Tensor:
-    if isinstance(base, Tensor):
-        return ops.pow(base, exponent)
-    result = exponent.__rpow__(base)
-    if result is NotImplemented:
-        raise TypeError(
-            f"np.power: {type(base).__name__} ** Tensor is not an operation of minigrad; "
-            "write mg.exp(t * np.log(base)) for a positive base"
-        )
-    return result
-
-
-# ufunc -> the minigrad function that computes it, with the same positional inputs.
-UFUNCS: dict[np.ufunc, Callable[..., Any]] = {
-    np.add: ops.add,
-    np.subtract: ops.sub,
-    np.multiply: ops.mul,
-    np.divide: ops.div,
-    np.negative: ops.neg,
-    np.power: _power,
-    np.matmul: ops.matmul,
-    np.exp: ops.exp,
-    np.log: ops.log,
-    np.tanh: ops.tanh,
-    np.absolute: ops.abs,
-    np.sqrt: ops.sqrt,
-    np.maximum: ops.maximum,
-    np.minimum: ops.minimum,
-    # Comparisons give bool arrays outside the graph, as the Tensor's own operators do.
-    np.less: lambda a, b: np.less(_value(a), _value(b)),
-    np.less_equal: lambda a, b: np.less_equal(_value(a), _value(b)),
-    np.greater: lambda a, b: np.greater(_value(a), _value(b)),
-    np.greater_equal: lambda a, b: np.greater_equal(_value(a), _value(b)),
-    # `==` and `!=` are identity for a Tensor, so that tensors stand in lists, sets and dicts.
-    np.equal: lambda a, b: a is b,
-    np.not_equal: lambda a, b: a is not b,
-}
-
-# Where NumPy has a function without a minigrad operation of its own, what to write instead.
-HINTS: dict[Any, str] = {
-    np.square: "t ** 2",
-    np.reciprocal: "1 / t",
-    np.log1p: "mg.log(1 + t)",
-    np.expm1: "mg.exp(t) - 1",
-    np.tensordot: "mg.matmul with reshape and transpose",
-    np.einsum: "mg.matmul with reshape and transpose",
-    np.amax: "mg.max",
-    np.amin: "mg.min",
-}
+def values(x: Any) -> Any:
+    """`x` with every Tensor in it (inside lists, tuples and dicts too) replaced by its array."""
+    if isinstance(x, Tensor):
+        return x.data
+    if isinstance(x, list | tuple):
+        return type(x)(values(item) for item in x)
+    if isinstance(x, dict):
+        return {k: values(v) for k, v in x.items()}
+    return x
 
 
 def array_ufunc(ufunc: np.ufunc, method: str, inputs: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
-    """A ufunc that met a Tensor: the minigrad operation of the same name, or a `TypeError`."""
+    """A ufunc that met a Tensor: the minigrad operation of the same name, its value, or a `TypeError`."""
+    if ufunc in VALUE_UFUNCS and not any(isinstance(o, Tensor) for o in kwargs.get("out", ()) or ()):
+        return getattr(ufunc, method)(*values(inputs), **values(kwargs))
     operation = UFUNCS.get(ufunc)
     if method == "__call__" and not kwargs and operation is not None:
         return operation(*inputs)
@@ -95,14 +53,20 @@ def array_ufunc(ufunc: np.ufunc, method: str, inputs: tuple[Any, ...], kwargs: d
             f"{name}(..., {given}) on a Tensor: minigrad's operation takes its inputs only; "
             "use t.data for a value without a gradient"
         )
-    if method == "reduce" and ufunc in REDUCTIONS:
+    if method in ("reduce", "accumulate") and ufunc in REDUCTIONS:
         raise TypeError(
-            f"{name} on a Tensor: use {REDUCTIONS[ufunc]}, or call it on t.data for a value without gradient"
+            f"{name} on a Tensor: use {REDUCTIONS[ufunc][method]}, "
+            "or call it on t.data for a value without gradient"
         )
     raise _unsupported(name, HINTS.get(ufunc))
 
 
-REDUCTIONS = {np.add: "mg.sum", np.maximum: "mg.max", np.minimum: "mg.min"}
+REDUCTIONS = {
+    np.add: {"reduce": "mg.sum", "accumulate": "mg.cumsum"},
+    np.multiply: {"reduce": "mg.prod", "accumulate": "mg.cumprod"},
+    np.maximum: {"reduce": "mg.max", "accumulate": "a loop of mg.maximum"},
+    np.minimum: {"reduce": "mg.min", "accumulate": "a loop of mg.minimum"},
+}
 
 
 def _unsupported(name: str, hint: str | None) -> TypeError:
@@ -113,97 +77,10 @@ def _unsupported(name: str, hint: str | None) -> TypeError:
     )
 
 
-# ----- NumPy's other functions (NEP 18) -----------------------------------------------------------
-# Each handler takes the arguments of NumPy's function that minigrad supports, by NumPy's names.
-
-
-def _sum(a, axis=None, keepdims=False):
-    return ops.sum(a, axis=axis, keepdims=keepdims)
-
-
-def _mean(a, axis=None, keepdims=False):
-    return ops.mean(a, axis=axis, keepdims=keepdims)
-
-
-def _max(a, axis=None, keepdims=False):
-    return ops.max(a, axis=axis, keepdims=keepdims)
-
-
-def _min(a, axis=None, keepdims=False):
-    return ops.min(a, axis=axis, keepdims=keepdims)
-
-
-def _clip(a, a_min=None, a_max=None, *, min=None, max=None):
-    return ops.clip(a, a_min if a_min is not None else min, a_max if a_max is not None else max)
-
-
-def _where(condition, x, y):
-    return ops.where(condition, x, y)
-
-
-def _concatenate(arrays, axis=0):
-    return ops.concatenate(arrays, axis=axis)
-
-
-def _stack(arrays, axis=0):
-    return ops.stack(arrays, axis=axis)
-
-
-def _reshape(a, shape):
-    return ops.reshape(a, shape)
-
-
-def _transpose(a, axes=None):
-    return ops.transpose(a, None if axes is None else tuple(axes))
-
-
-def _expand_dims(a, axis):
-    return ops.expand_dims(a, axis=axis)
-
-
-def _squeeze(a, axis=None):
-    return ops.squeeze(a, axis=axis)
-
-
-def _broadcast_to(array, shape):
-    return ops.broadcast_to(array, shape=(shape,) if np.ndim(shape) == 0 else tuple(shape))
-
-
-def _dot(a, b):
-    """np.dot is matmul for vectors and matrices and a product for a scalar."""
-    if np.ndim(_value(a)) == 0 or np.ndim(_value(b)) == 0:
-        return ops.mul(a, b)
-    if np.ndim(_value(a)) > 2 or np.ndim(_value(b)) > 2:
-        raise TypeError("np.dot of arrays of more than 2 dimensions on a Tensor: use mg.matmul (np.matmul)")
-    return ops.matmul(a, b)
-
-
-FUNCTIONS: dict[Any, Callable[..., Any]] = {
-    np.sum: _sum,
-    np.mean: _mean,
-    np.max: _max,
-    np.amax: _max,
-    np.min: _min,
-    np.amin: _min,
-    np.clip: _clip,
-    np.where: _where,
-    np.concatenate: _concatenate,
-    np.stack: _stack,
-    np.reshape: _reshape,
-    np.transpose: _transpose,
-    np.expand_dims: _expand_dims,
-    np.squeeze: _squeeze,
-    np.broadcast_to: _broadcast_to,
-    np.dot: _dot,
-    # What a shape is needs no gradient.
-    np.shape: lambda a: np.shape(_value(a)),
-    np.ndim: lambda a: np.ndim(_value(a)),
-    np.size: lambda a, axis=None: np.size(_value(a), axis),
-}
-
-
 def array_function(func: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
     """A NumPy function that met a Tensor: the minigrad operation that computes it, or a `TypeError`."""
+    if func in VALUE_FUNCTIONS:
+        return func(*values(args), **values(kwargs))
     name = _name(func)
     handler = FUNCTIONS.get(func)
     if handler is None:
@@ -220,6 +97,22 @@ def array_function(func: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) -> 
 
 
 def _name(func: Any) -> str:
+    """`np.sin`, `np.linalg.inv`: the name a user writes, whichever private module NumPy defines it in."""
     module = getattr(func, "__module__", None) or "numpy"
-    module = "np" + module[len("numpy") :] if module.startswith("numpy") else module
-    return f"{module}.{getattr(func, '__name__', repr(func))}"
+    parts = module.split(".")
+    public = len(parts) > 1 and parts[0] == "numpy" and parts[1] in ("linalg", "fft", "random", "polynomial")
+    prefix = f"np.{parts[1]}" if public else "np" if parts[0] == "numpy" else module
+    return f"{prefix}.{getattr(func, '__name__', repr(func))}"
+
+
+def supported() -> dict[str, Any]:
+    """What NumPy does on a Tensor, read from the tables: the names with a gradient, the names answered on
+    the values, and the refused names each with what to write instead. The NumPy guide lists exactly these."""
+    return {
+        "gradient": sorted({_name(f) for f in [*UFUNCS, *FUNCTIONS]}),
+        "values": sorted({_name(f) for f in [*VALUE_UFUNCS, *VALUE_FUNCTIONS]}),
+        "refused": dict(sorted((_name(f), hint) for f, hint in HINTS.items())),
+    }
+
+
+__all__ = ["FUNCTIONS", "HINTS", "UFUNCS", "array_function", "array_ufunc", "supported", "values"]

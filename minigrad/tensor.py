@@ -184,6 +184,32 @@ class Tensor:
         self._refuse_in_trace("t.numpy()")
         return self._data
 
+    def tolist(self) -> Any:
+        """The values as nested Python lists (a number for a 0-d tensor), as `ndarray.tolist`."""
+        self._refuse_in_trace("t.tolist()")
+        return self._data.tolist()
+
+    # Positions, not values: indices have no gradient, so these answer with NumPy arrays, as autograd's.
+    def argmax(self, axis: int | None = None, keepdims: bool = False) -> Any:
+        """The index of the largest element (along `axis`), as `ndarray.argmax`."""
+        self._refuse_in_trace("t.argmax()")
+        return self._data.argmax(axis=axis, keepdims=keepdims)
+
+    def argmin(self, axis: int | None = None, keepdims: bool = False) -> Any:
+        """The index of the smallest element (along `axis`), as `ndarray.argmin`."""
+        self._refuse_in_trace("t.argmin()")
+        return self._data.argmin(axis=axis, keepdims=keepdims)
+
+    def argsort(self, axis: int | None = -1, kind: str | None = None) -> np.ndarray:
+        """The indices that sort the elements (along `axis`), as `ndarray.argsort`."""
+        self._refuse_in_trace("t.argsort()")
+        return self._data.argsort(axis=axis, kind=kind)
+
+    def nonzero(self) -> tuple[np.ndarray, ...]:
+        """The indices of the elements that are not zero, one array per axis, as `ndarray.nonzero`."""
+        self._refuse_in_trace("t.nonzero()")
+        return self._data.nonzero()
+
     def __bool__(self) -> bool:
         self._refuse_in_trace("bool(t) (an `if` or `while` on a tensor)")
         return bool(self._data)  # as NumPy: an error for more than one element
@@ -206,8 +232,59 @@ class Tensor:
                 "as an argument"
             )
 
-    # Comparisons give masks for `where` and indexing: NumPy bool arrays, outside the graph.
-    # `==` and `!=` keep their identity meaning, so that tensors can stand in sets and dicts.
+    def __format__(self, spec: str) -> str:
+        """`f"{loss:.4f}"`: a format spec formats the one element, as a NumPy scalar; no spec gives str()."""
+        if not spec:
+            return str(self)
+        if self._data.size != 1:
+            raise TypeError(
+                f"format spec {spec!r} on {self._label()}: only a one-element Tensor formats as a number; "
+                "format its elements (t.tolist()) or use np.array2string(t.data)"
+            )
+        self._refuse_in_trace('a format spec (f"{t:.4f}")')
+        return format(self._data.item(), spec)
+
+    def __round__(self, ndigits: int | None = None) -> Any:
+        """`round(loss, 3)` on a one-element Tensor: a Python number, as on a NumPy scalar."""
+        if self._data.size != 1:
+            raise TypeError(
+                f"round() of {self._label()}: only a one-element Tensor rounds to a number; "
+                "mg.round(t, decimals) rounds every element"
+            )
+        self._refuse_in_trace("round(t)")
+        return round(self._data.item(), ndigits)
+
+    def __array__(self, dtype: Any = None, copy: bool | None = None) -> np.ndarray:
+        """The values for NumPy, for a Tensor that needs no gradient (`plt.plot(losses)`, `np.asarray(t)`).
+
+        A Tensor that needs a gradient refuses, as PyTorch's does: NumPy would otherwise build an object
+        array of Tensors (`np.array([x, 2 * x])`, `np.mean([x, x + 2])`) or a copy of the values cut from
+        the graph, and the gradient would be silently wrong.
+        """
+        if self.requires_grad:
+            raise TypeError(
+                f"NumPy asked for the values of {self._label()}, which requires a gradient: as an array "
+                "it would leave the graph. To keep the gradient, join Tensors with mg.stack or "
+                "mg.concatenate (not np.array / np.r_ / a list given to NumPy); for the values alone, "
+                "use t.data or t.numpy() (or t.detach())"
+            )
+        self._refuse_in_trace("np.asarray(t)")
+        data = self._data if dtype is None else self._data.astype(dtype, copy=False)
+        return data.copy() if copy else data
+
+    # Comparisons give masks for `where`, indexing and accuracies: NumPy bool arrays, outside the graph,
+    # elementwise as NumPy's and PyTorch's, `==` and `!=` too. Hashing stays by identity (as PyTorch), so
+    # tensors still key dicts and stand in sets; `t in list` and `list.index(t)` compare values, as there.
+    def __eq__(self, other: Any) -> np.ndarray:  # type: ignore[override]
+        """Elementwise `==`: a NumPy bool array, outside the graph."""
+        self._refuse_in_trace("t == ... (a mask made from a value)")
+        return self._data == array_of(other)
+
+    def __ne__(self, other: Any) -> np.ndarray:  # type: ignore[override]
+        """Elementwise `!=`: a NumPy bool array, outside the graph."""
+        self._refuse_in_trace("t != ... (a mask made from a value)")
+        return self._data != array_of(other)
+
     def __lt__(self, other: Any) -> np.ndarray:
         self._refuse_in_trace("t < ... (a mask made from a value)")
         return self._data < array_of(other)

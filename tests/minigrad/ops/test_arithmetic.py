@@ -131,10 +131,12 @@ def test_whole_powers_have_their_finite_slope_at_zero(p, slope):
     np.testing.assert_array_equal(x.grad, [slope])
 
 
-def test_pow_with_a_tensor_exponent_is_a_type_error():
-    x = Tensor([1.0, 2.0], requires_grad=True)
-    with pytest.raises(TypeError, match="exponent"):
-        x ** Tensor(2.0)
+def test_pow_with_a_tensor_exponent_is_power_and_differentiates_both():
+    x, y = Tensor([1.0, 2.0], requires_grad=True), Tensor(3.0, requires_grad=True)
+    assert (x**y).op == "power"
+    (x**y).backward(np.ones(2))
+    np.testing.assert_allclose(x.grad, 3 * np.array([1.0, 2.0]) ** 2)  # y x^(y-1)
+    np.testing.assert_allclose(y.grad, 2**3 * np.log(2))  # sum of x^y log x
 
 
 def test_unary_minus_is_neg():

@@ -1,0 +1,128 @@
+"""Steps and remainders, each forward beside its rule: sign, floor, ceil, trunc, rint, round (all with
+gradient 0, as autograd and PyTorch), remainder / mod, fmod, and real / conj of real data (identity)."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from minigrad.op import op
+from minigrad.ops.common import array_of
+
+
+def _flat(g, out, x, **options):
+    """A step function is flat wherever it has a derivative; at its jumps it is taken as 0 too."""
+    return np.zeros_like(array_of(g))
+
+
+@op
+def sign(x):
+    """-1, 0 or 1 as x is below, at or above 0, as `np.sign`."""
+    return np.sign(x)
+
+
+@op
+def floor(x):
+    """The largest whole number <= x, as `np.floor`."""
+    return np.floor(x)
+
+
+@op
+def ceil(x):
+    """The smallest whole number >= x, as `np.ceil`."""
+    return np.ceil(x)
+
+
+@op
+def trunc(x):
+    """x with its fraction dropped (towards 0), as `np.trunc`."""
+    return np.trunc(x)
+
+
+@op
+def rint(x):
+    """The nearest whole number, halves to even, as `np.rint`."""
+    return np.rint(x)
+
+
+@op(name="round")
+def round(x, decimals=0):
+    """Round half to even, to `decimals` places, as `np.round`."""
+    return np.round(x, decimals)
+
+
+for _step in (sign, floor, ceil, trunc, rint, round):
+    _step.defvjp(_flat)
+
+
+@op
+def remainder(a, b):
+    """a - floor(a / b) b: the sign of b, as `np.remainder` and Python's `%`."""
+    return np.remainder(a, b)
+
+
+# d(a - floor(a/b) b) = da - floor(a/b) db between the jumps, as autograd and PyTorch.
+remainder.defvjp(
+    lambda g, out, a, b: g,
+    lambda g, out, a, b: -g * np.floor(array_of(a) / array_of(b)),
+)
+
+mod = remainder
+
+
+@op
+def fmod(a, b):
+    """a - trunc(a / b) b: the sign of a, as `np.fmod` and C's fmod."""
+    return np.fmod(a, b)
+
+
+fmod.defvjp(
+    lambda g, out, a, b: g,
+    lambda g, out, a, b: -g * np.trunc(array_of(a) / array_of(b)),
+)
+
+
+@op
+def real(x):
+    """The real part: a Tensor holds real numbers only, so the data itself (a copy)."""
+    return np.array(x)
+
+
+@op
+def conj(x):
+    """The complex conjugate: of real numbers, the numbers themselves (a copy)."""
+    return np.array(x)
+
+
+@op
+def imag(x):
+    """The imaginary part: of a Tensor's real numbers, zeros (with gradient 0)."""
+    return np.zeros_like(x)
+
+
+@op
+def angle(x):
+    """The argument of each number: 0 for a real number >= 0, π for one below 0, gradient 0."""
+    return np.angle(x)
+
+
+real.defvjp(lambda g, out, x: g)
+imag.defvjp(_flat)
+angle.defvjp(_flat)
+conj.defvjp(lambda g, out, x: g)
+
+
+__all__ = [
+    "angle",
+    "ceil",
+    "conj",
+    "floor",
+    "fmod",
+    "imag",
+    "mod",
+    "real",
+    "remainder",
+    "rint",
+    "round",
+    "sign",
+    "trunc",
+]

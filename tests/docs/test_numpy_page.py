@@ -1,0 +1,50 @@
+"""docs/guides/numpy.md: its Python blocks run, top to bottom as one session, and its lists of NumPy
+functions are exactly what the dispatch tables hold (`minigrad.numpy_api.supported()`), so the page
+cannot drift from the code. `python tests/docs/test_numpy_page.py` prints the lists as the page has them."""
+
+import os
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+from minigrad.numpy_api import supported
+
+ROOT = Path(__file__).resolve().parents[2]
+PAGE = ROOT / "docs" / "guides" / "numpy.md"
+BLOCK = re.compile(r"^```python\n(.*?)^```", re.M | re.S)
+GENERATED = re.compile(r"<!-- generated: (\w+) -->\n(.*?)<!-- end -->", re.S)
+
+
+def rendered() -> dict[str, str]:
+    """Each list as the page writes it, from the tables."""
+    lists = supported()
+    return {
+        "gradient": " ".join(f"`{name}`" for name in lists["gradient"]) + "\n",
+        "values": " ".join(f"`{name}`" for name in lists["values"]) + "\n",
+        "refused": "| NumPy | to keep the gradient, write |\n| --- | --- |\n"
+        + "".join(f"| `{name}` | {hint} |\n" for name, hint in lists["refused"].items()),
+    }
+
+
+def test_the_page_lists_exactly_the_functions_of_the_dispatch_tables():
+    on_page = dict(GENERATED.findall(PAGE.read_text(encoding="utf-8")))
+    want = rendered()
+    assert sorted(on_page) == sorted(want)
+    for kind, text in want.items():
+        assert on_page[kind] == text, f"the page's {kind} list is out of date; it should read:\n{text}"
+
+
+def test_the_python_blocks_run_in_order():
+    code = "\n".join(BLOCK.findall(PAGE.read_text(encoding="utf-8")))
+    assert code.count("\n") > 20
+    environment = {**os.environ, "PYTHONPATH": str(ROOT), "MPLBACKEND": "Agg"}
+    result = subprocess.run(
+        [sys.executable, "-c", code], env=environment, capture_output=True, text=True, timeout=300
+    )
+    assert result.returncode == 0, f"{result.stderr}\n--- the blocks ---\n{code}"
+
+
+if __name__ == "__main__":
+    for kind, text in rendered().items():
+        print(f"<!-- generated: {kind} -->\n{text}<!-- end -->\n")
