@@ -192,10 +192,8 @@ def where(g: Emitter, a: Value, b: Value, *, condition: np.ndarray) -> str:
 
 @_built_in("clip")
 def clip(g: Emitter, x: Value, *, low: Any, high: Any) -> str:
-    if np.ndim(low) == 0 and np.ndim(high) == 0:  # Clip takes scalar bounds; "" leaves one out
-        bounds = ["" if v is None else g.like(v, x) for v in (low, high)]
-        return g.node("Clip", x, *bounds)
-    # Array bounds broadcast as np.clip's: min(max(x, low), high).
+    # min(max(x, low), high), as np.clip, for scalar and array bounds alike. Not ONNX's Clip: onnxruntime's
+    # Relu-Clip fusion refuses a float64 Clip after a Relu ("Unexpected data type for Clip 'min' input").
     y = x if low is None else g.node("Max", x, g.like(low, x))
     return y if high is None else g.node("Min", y, g.like(high, x))
 

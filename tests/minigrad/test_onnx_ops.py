@@ -164,6 +164,13 @@ def test_clip_with_number_array_and_missing_bounds(data, shape, dtype):
     check(lambda x: mg.clip(x, low, high), x, others=(x2,))
 
 
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+def test_clip_after_relu_runs_in_onnxruntime_in_either_dtype(dtype):
+    # onnxruntime's Relu-Clip fusion refused a float64 Clip after a Relu when the session was created
+    x = np.array([[-1.5, 0.0, 0.5], [2.5, -0.0, 1.0]], dtype=dtype)
+    check(lambda x: mg.clip(mg.relu(2 - x), -0.5, 1.0), x, others=(x[::-1].copy(),))
+
+
 @st.composite
 def basic_indices(draw, shape):
     """Integers (negative too), slices with any step, None, and `...` first or last, as NumPy takes them."""
