@@ -176,7 +176,7 @@ class _RandomnessWatch:
     """NumPy's global random state and the closed-over Generators' states, to compare after a trace."""
 
     def __init__(self, loss: Callable[..., Any]) -> None:
-        self.generators = [g for g in _closed_over(loss) if isinstance(g, np.random.Generator)]
+        self.generators = _generators(loss, depth=2)
         self.before = self._states()
 
     def _states(self) -> list[Any]:
@@ -201,6 +201,20 @@ def _closed_over(fn: Callable[..., Any]) -> list[Any]:
     except TypeError:
         return []
     return [*names.nonlocals.values(), *names.globals.values()]
+
+
+def _generators(fn: Any, depth: int) -> list[np.random.Generator]:
+    """The Generators a function reads, or the functions and objects (a module's `self.rng`) it reads."""
+    found = []
+    values = _closed_over(fn) if inspect.isfunction(fn) or inspect.ismethod(fn) else [fn]
+    for v in values:
+        if isinstance(v, np.random.Generator):
+            found.append(v)
+        elif depth and (inspect.isfunction(v) or inspect.ismethod(v)):
+            found += _generators(v, depth - 1)
+        elif depth and not inspect.ismodule(v) and not isinstance(v, type) and hasattr(v, "__dict__"):
+            found += [a for a in vars(v).values() if isinstance(a, np.random.Generator)]
+    return found
 
 
 def _closed_over_arrays(fn: Callable[..., Any]) -> set[int]:
