@@ -218,14 +218,8 @@ def rules_running(create_graph: bool) -> Iterator[None]:
                 gc.enable()
 
 
-def run_rules(
-    equations: Iterable[Equation],
-    values: Sequence[Any],
-    grads: list[Any],
-    owned: list[bool],
-    needs: Sequence[bool],
-    keep: bool,
-) -> None:
+def run_rules(equations: Iterable[Equation], values: Sequence[Any], grads: list[Any], owned: list[bool],
+              needs: Sequence[bool], keep: bool) -> None:  # fmt: skip
     """Each equation's rules, newest first: `grads[k]`, slot k's gradient, handed to its inputs.
 
     `values[k]` is slot k's value (arrays; Tensors with `create_graph`), `owned[k]` whether the pass made
@@ -246,19 +240,10 @@ def run_rules(
         for position, i in enumerate(ins):
             if not needs[i]:
                 continue
-            if every is not None:
-                pg = every[position]
-            else:
-                pg = (
-                    rules[position](g, out, *inputs, **options)
-                    if options
-                    else rules[position](g, out, *inputs)
-                )
+            pg = every[position] if every is not None else rules[position](g, out, *inputs, **options)
             x = values[i]
             if type(pg) is ndarray and type(x) is ndarray and pg.shape == x.shape and pg.dtype == x.dtype:
                 mine = False  # the common case, without a call
-            elif pg is None:
-                continue
             else:
                 pg, mine = _fitted(pg, x, fn)
                 if pg is None:
@@ -271,6 +256,8 @@ def run_rules(
 
 def _fitted(grad: Any, x: Any, fn: Op) -> tuple[Any, bool]:
     """A rule's gradient for `x` that is not already an array of x's shape and dtype, made one (or None)."""
+    if grad is None:
+        return None, False
     grad = fn.only_gradient(grad)  # a one-input rule may return `(gradient,)`
     if grad is None:
         return None, False
