@@ -24,8 +24,9 @@ from minigrad.mode import state
 from minigrad.op import NO_OPTIONS, Op
 from minigrad.tensor import Tensor, as_array, creation_number
 
-# `(operation, input slots, options, output slot)`: one operation of a graph, over numbered slots.
-Equation = tuple[Op, tuple[int, ...], dict[str, Any], int]
+# `(operation, input slots, options, output slot, wanted)`: one operation of a graph, over numbered slots;
+# `wanted` holds `(position, slot)` for each input that needs a gradient (the only rules called).
+Equation = tuple[Op, tuple[int, ...], dict[str, Any], int, tuple[tuple[int, int], ...]]
 
 _one_pass_at_a_time = threading.RLock()
 
@@ -46,9 +47,8 @@ def backward(self: Tensor, grad: Any = None) -> None:
         )
     seed = _seed(self, grad, "backward(): grad")
     tensors, equations = equations_of(self, every_input=False)
-    needs = [t.requires_grad for t in tensors]
     with rules_running(False):  # storing too: two threads adding into one leaf's .grad would lose updates
-        grads, owned = _propagate(tensors, equations, seed, needs, False)
+        grads, owned = _propagate(tensors, equations, seed, False)
         stale = store_gradients(tensors, grads, owned, self._seq)
     _watch_growth(stale)
 
@@ -73,9 +73,10 @@ def grad(
         seed = grad_output if isinstance(grad_output, Tensor) else Tensor(seed)
     tensors, equations = equations_of(output, every_input=False)
     slot = {id(t): k for k, t in enumerate(tensors)}
-    needs = leading_to(len(tensors), equations, [slot[id(x)] for x in inputs if id(x) in slot])
+    targets = [slot[id(x)] for x in inputs if id(x) in slot]
+    equations = pruned(equations, leading_to(len(tensors), equations, targets))
     with rules_running(create_graph):
-        grads, owned = _propagate(tensors, equations, seed, needs, create_graph)
+        grads, owned = _propagate(tensors, equations, seed, create_graph)
     results = []
     for x in inputs:
         k = slot.get(id(x))
@@ -125,14 +126,14 @@ def _seed(root: Tensor, grad: Any, what: str) -> np.ndarray:
 
 
 def _propagate(
-    tensors: list[Tensor], equations: list[Equation], seed: Any, needs: list[bool], create_graph: bool
+    tensors: list[Tensor], equations: list[Equation], seed: Any, create_graph: bool
 ) -> tuple[list[Any], list[bool]]:
     """The eager pass: the root's gradient (slot 0) through every rule, on arrays or on Tensors."""
     grads: list[Any] = [None] * len(tensors)
     owned = [False] * len(tensors)
     grads[0], owned[0] = seed, True
     values = tensors if create_graph else [t._data for t in tensors]
-    run_rules(reversed(equations), values, grads, owned, needs, keep=True)
+    run_rules(reversed(equations), values, grads, owned, keep=True)
     return grads, owned
 
 
@@ -142,10 +143,9 @@ def _propagate(
 def equations_of(root: Tensor, every_input: bool = True) -> tuple[list[Tensor], list[Equation]]:
     """The tensors of `root`'s graph by slot, and its equations in creation order (inputs first).
 
-    Breadth first from `root` (slot 0), nearest first, iterative (any depth); a tensor used twice is
-    one slot. `every_input` follows every input (drawing a graph, tracing one); otherwise only those
-    that require a gradient, and a tensor changed since the graph read it is an error (the backward
-    pass: its rule would read the new value). A tensor not followed is a slot without an equation.
+    Breadth first from `root` (slot 0), iterative. `every_input` follows every input, one slot per tensor
+    (drawing, tracing); otherwise only those that require a gradient, and a tensor changed since the graph
+    read it is an error (the backward pass: its rule would read the new value).
     """
     slots = {id(root): 0}
     tensors = [root]
@@ -159,16 +159,23 @@ def equations_of(root: Tensor, every_input: bool = True) -> tuple[list[Tensor], 
             made = t._seq
             if check and t._changed > made:  # its value, which its rule reads, changed
                 raise _changed_since(t, t)
-            ins = []
+            ins, wanted = [], []
             for parent in t._parents:
                 if check and parent._changed > made:
                     raise _changed_since(parent, t)
-                s = slots.get(id(parent))
-                if s is None:
-                    s = slots[id(parent)] = len(tensors)
+                requires = parent.requires_grad
+                if requires or every_input:  # one slot per tensor
+                    s = slots.get(id(parent))
+                    if s is None:
+                        s = slots[id(parent)] = len(tensors)
+                        tensors.append(parent)
+                    if requires:
+                        wanted.append((len(ins), s))
+                else:  # a value for the rules, never given a gradient: a slot of its own, found faster
+                    s = len(tensors)
                     tensors.append(parent)
                 ins.append(s)
-            keyed.append((made, (fn, tuple(ins), t._options or NO_OPTIONS, k)))
+            keyed.append((made, (fn, tuple(ins), t._options or NO_OPTIONS, k, tuple(wanted))))
         k += 1
     keyed.sort()  # creation order is a topological order: inputs are always made first
     return tensors, [equation for _, equation in keyed]
@@ -179,10 +186,19 @@ def leading_to(n_slots: int, equations: list[Equation], targets: Iterable[int]) 
     needs = [False] * n_slots
     for k in targets:
         needs[k] = True
-    for _, ins, _, k in equations:  # inputs before the outputs made from them
+    for _, ins, _, k, _ in equations:  # inputs before the outputs made from them
         if not needs[k]:
             needs[k] = any(needs[i] for i in ins)
     return needs
+
+
+def pruned(equations: list[Equation], needs: Sequence[bool]) -> list[Equation]:
+    """The equations whose output needs a gradient, each wanting only the inputs that need one."""
+    kept = []
+    for fn, ins, options, k, wanted in equations:
+        if needs[k]:
+            kept.append((fn, ins, options, k, tuple((p, i) for p, i in wanted if needs[i])))
+    return kept
 
 
 def _changed_since(changed: Tensor, user: Tensor) -> RuntimeError:
@@ -218,28 +234,32 @@ def rules_running(create_graph: bool) -> Iterator[None]:
                 gc.enable()
 
 
-def run_rules(equations: Iterable[Equation], values: Sequence[Any], grads: list[Any], owned: list[bool],
-              needs: Sequence[bool], keep: bool) -> None:  # fmt: skip
-    """Each equation's rules, newest first: `grads[k]`, slot k's gradient, handed to its inputs.
+def run_rules(
+    equations: Iterable[Equation], values: Sequence[Any], grads: list[Any], owned: list[bool], keep: bool
+) -> None:
+    """Each equation's rules, newest first: `grads[k]`, slot k's gradient, handed to its wanted inputs.
 
-    `values[k]` is slot k's value (arrays; Tensors with `create_graph`), `owned[k]` whether the pass made
-    `grads[k]` (and so may add into it in place), `needs[k]` whether slot k needs a gradient. `keep`
-    leaves each gradient in `grads` after its rule ran (the eager pass stores them in `.grad`).
-    """
+    `values[k]`: slot k's value (arrays; Tensors with `create_graph`); `owned[k]`: the pass made `grads[k]`
+    (and may add into it in place); `keep`: leave each gradient in `grads` (the eager pass stores them)."""
     ndarray = np.ndarray
-    for fn, ins, options, k in equations:
+    for fn, ins, options, k, wanted in equations:
         g = grads[k]
         if g is None:  # no rule gave this slot a gradient
             continue
         if not keep:
             grads[k] = None
         out = values[k]
-        inputs = (values[ins[0]],) if len(ins) == 1 else tuple([values[i] for i in ins])
+        n = len(ins)
+        inputs = (
+            (values[ins[0]],)
+            if n == 1
+            else (values[ins[0]], values[ins[1]])
+            if n == 2
+            else tuple([values[i] for i in ins])
+        )
         rules = fn.input_rules
         every = fn.vjp(g, out, inputs, options) if rules is None else None
-        for position, i in enumerate(ins):
-            if not needs[i]:
-                continue
+        for position, i in wanted:
             pg = every[position] if every is not None else rules[position](g, out, *inputs, **options)
             x = values[i]
             if type(pg) is ndarray and type(x) is ndarray and pg.shape == x.shape and pg.dtype == x.dtype:
@@ -256,6 +276,8 @@ def run_rules(equations: Iterable[Equation], values: Sequence[Any], grads: list[
 
 def _fitted(grad: Any, x: Any, fn: Op) -> tuple[Any, bool]:
     """A rule's gradient for `x` that is not already an array of x's shape and dtype, made one (or None)."""
+    if type(grad) is np.ndarray and type(x) is np.ndarray:  # to be summed back or cast
+        return fit_gradient(grad, x, fn.name)
     if grad is None:
         return None, False
     grad = fn.only_gradient(grad)  # a one-input rule may return `(gradient,)`
@@ -403,6 +425,7 @@ __all__ = [
     "fit_gradient",
     "grad",
     "leading_to",
+    "pruned",
     "rules_running",
     "run_rules",
     "store_gradient",

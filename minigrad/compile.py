@@ -26,7 +26,15 @@ from typing import Any
 
 import numpy as np
 
-from minigrad.backward import Equation, equations_of, leading_to, rules_running, run_rules, store_gradient
+from minigrad.backward import (
+    Equation,
+    equations_of,
+    leading_to,
+    pruned,
+    rules_running,
+    run_rules,
+    store_gradient,
+)
 from minigrad.mode import IntegerArgument, TraceError, state
 from minigrad.tensor import Tensor, as_array, next_number
 
@@ -244,6 +252,7 @@ class Trace:
         targets = [k for _, k in self.wanted if k >= 0] + [k for k, *_ in self.captured]
         self.needs = leading_to(self.n_slots, self.equations, targets)
         self.bound = _integer_options(self.equations)
+        self.rules = pruned(self.equations, self.needs)[::-1]  # newest first
         self.forward_steps = _forward_steps(self.equations, set())
         self.learning = True  # the first replay checks every output, and remembers which need it
 
@@ -287,7 +296,8 @@ class Trace:
         owned = [False] * self.n_slots
         grads[0], owned[0] = np.ones_like(J), True  # as `backward()` seeds one element
         with rules_running(False):
-            run_rules(reversed(equations), values, grads, owned, self.needs, keep=False)
+            rules = pruned(equations, self.needs)[::-1] if self.bound else self.rules
+            run_rules(rules, values, grads, owned, keep=False)
             for k, t, *_ in self.captured:
                 if grads[k] is not None:
                     store_gradient(t, grads[k], owned[k])
@@ -324,7 +334,7 @@ def _forward_steps(equations: list[Equation], sure: set[int]) -> list[tuple[Any,
     at every call of a signature, so later replays check only that it is an array.
     """
     steps = []
-    for index, (fn, ins, options, k) in enumerate(equations):
+    for index, (fn, ins, options, k, _) in enumerate(equations):
         simple = not options and len(ins) in (1, 2)
         first = ins[0] if simple else -1
         second = ins[1] if simple and len(ins) == 2 else -1
@@ -372,10 +382,10 @@ class _ArgumentAt:
 def _integer_options(equations: list[Equation]) -> list[int]:
     """Mark where an integer argument is an option; the indices of those equations (changed in place)."""
     bound = []
-    for j, (fn, ins, options, k) in enumerate(equations):
+    for j, (fn, ins, options, k, wanted) in enumerate(equations):
         marked = {name: _marked(value, fn.name) for name, value in options.items()}
         if any(marked[name] is not options[name] for name in options):
-            equations[j] = (fn, ins, marked, k)
+            equations[j] = (fn, ins, marked, k, wanted)
             bound.append(j)
     return bound
 
@@ -399,8 +409,8 @@ def _bind(equations: list[Equation], bound: list[int], args: list[np.ndarray]) -
     """The equations with this call's integer arguments in the options that hold them."""
     equations = list(equations)
     for j in bound:
-        fn, ins, options, k = equations[j]
-        equations[j] = (fn, ins, {name: _filled(v, args) for name, v in options.items()}, k)
+        fn, ins, options, k, wanted = equations[j]
+        equations[j] = (fn, ins, {name: _filled(v, args) for name, v in options.items()}, k, wanted)
     return equations
 
 
