@@ -6,6 +6,7 @@ eager loop does. Random draws, large closed-over data, integer labels and Python
 either followed by the replay or refused at trace time, never frozen silently.
 """
 
+import sys
 import warnings
 
 import numpy as np
@@ -227,3 +228,26 @@ def test_a_module_drawing_from_its_own_generator_is_an_error_too():
         mg.compile(lambda x: noisy(x))(Tensor(np.ones(4), requires_grad=True))
     with pytest.raises(mg.TraceError, match="random numbers"):
         mg.compile(noisy)(Tensor(np.ones(4), requires_grad=True))
+
+
+def test_the_eager_pass_and_the_compiled_replay_call_one_interpreter():
+    callers = []
+
+    @mg.op
+    def doubled(x):
+        return 2 * x
+
+    @doubled.defvjp
+    def doubled_vjp(g, out, x):
+        frame = sys._getframe(1)
+        callers.append((frame.f_code.co_name, frame.f_code.co_filename))
+        return 2 * g
+
+    x = Tensor([1.0, 2.0], requires_grad=True)
+    doubled(x).sum().backward()
+    step = mg.compile(lambda x: doubled(x).sum())
+    _, (g,) = step(x)
+    step(x)
+    assert np.array_equal(g, x.grad)
+    assert len(callers) == 3 and len(set(callers)) == 1
+    assert callers[0][0] == "run_rules" and callers[0][1].endswith("backward.py")
