@@ -1,17 +1,21 @@
-"""The backward pass: the graph in creation order, each gradient handed to its operation's rule.
+"""The backward pass: the graph as equations, newest first, each gradient handed to its operation's rule.
 
-One interpreter of rules serves `t.backward()` and `mg.grad`. On an ordinary pass the rules see
-arrays; with `create_graph=True` they see Tensors and record the graph of the gradient itself, which
-is how gradients of gradients come from the same rules.
+One walker (`equations_of`) reads a graph into equations, each `out = op[options](inputs)` over numbered
+slots; one interpreter (`run_rules`) runs the rules over them. `t.backward()`, `mg.grad` and the replay
+of `mg.compile` all call that one loop, so a compiled step's gradients are the eager ones by
+construction (as JAX's Autodidax transposes a jaxpr), and `mg.draw_graph` walks with the same walker.
+On an ordinary pass the rules see arrays; with `create_graph=True` they see Tensors and record the graph
+of the gradient itself, which is how gradients of gradients come from the same rules.
 Broadcasting is undone in one place (`fit_gradient`), for every rule.
 """
 
 from __future__ import annotations
 
+import contextlib
 import gc
 import threading
 import warnings
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from typing import Any
 
 import numpy as np
@@ -20,7 +24,14 @@ from minigrad.mode import state
 from minigrad.op import NO_OPTIONS, Op
 from minigrad.tensor import Tensor, as_array, changed_after, creation_number
 
+# `(operation, input slots, options, output slot, wanted)`: one operation of a graph, over numbered slots;
+# `wanted` holds `(position, slot)` for each input that needs a gradient (the only rules called).
+Equation = tuple[Op, tuple[int, ...], dict[str, Any], int, tuple[tuple[int, int], ...]]
+
 _one_pass_at_a_time = threading.RLock()
+
+
+# ----- the entry points ---------------------------------------------------------------------------
 
 
 def backward(self: Tensor, grad: Any = None) -> None:
@@ -35,7 +46,11 @@ def backward(self: Tensor, grad: Any = None) -> None:
             "it was computed from has requires_grad=True (or it was computed under no_grad())"
         )
     seed = _seed(self, grad, "backward(): grad")
-    _propagate(self, seed, None, create_graph=False)
+    tensors, equations = equations_of(self, every_input=False)
+    with rules_running(False):  # storing too: two threads adding into one leaf's .grad would lose updates
+        grads, owned = _propagate(tensors, equations, seed, False)
+        stale = store_gradients(tensors, grads, owned, self._seq)
+    _watch_growth(stale)
 
 
 def grad(
@@ -50,6 +65,28 @@ def grad(
     does not depend on gets zeros. With `create_graph=True` the gradients are in the graph themselves,
     so that `grad` or `backward()` on them gives second derivatives, and so on.
     """
+    inputs = _checked_inputs(output, inputs)
+    seed = _seed(output, grad_output, "grad(): grad_output")
+    if not output.requires_grad:
+        return tuple(_grad_result(None, False, x, create_graph) for x in inputs)
+    if create_graph:  # a grad_output that is itself in a graph is differentiated through, as in PyTorch
+        seed = grad_output if isinstance(grad_output, Tensor) else Tensor(seed)
+    tensors, equations = equations_of(output, every_input=False)
+    slot = {id(t): k for k, t in enumerate(tensors)}
+    targets = [slot[id(x)] for x in inputs if id(x) in slot]
+    equations = pruned(equations, leading_to(len(tensors), equations, targets))
+    with rules_running(create_graph):
+        grads, owned = _propagate(tensors, equations, seed, create_graph)
+    results = []
+    for x in inputs:
+        k = slot.get(id(x))
+        results.append(
+            _grad_result(None if k is None else grads[k], k is not None and owned[k], x, create_graph)
+        )
+    return tuple(results)
+
+
+def _checked_inputs(output: Any, inputs: Any) -> tuple[Tensor, ...]:
     if not isinstance(output, Tensor):
         raise TypeError(f"grad: output must be a Tensor, got {type(output).__name__}")
     inputs = (inputs,) if isinstance(inputs, Tensor) else tuple(inputs)
@@ -61,20 +98,13 @@ def grad(
                 f"grad: inputs[{i}] ({x._label()}) has requires_grad=False, so it has no gradient; "
                 "create it with requires_grad=True"
             )
-    seed = _seed(output, grad_output, "grad(): grad_output")
-    found = {}
-    if output.requires_grad:
-        targets = {id(x): x for x in inputs}
-        if create_graph:  # a grad_output that is itself in a graph is differentiated through, as in PyTorch
-            seed = grad_output if isinstance(grad_output, Tensor) else Tensor(seed)
-        found = _propagate(output, seed, targets, create_graph)
-    return tuple(_result(found.get(id(x)), x, create_graph) for x in inputs)
+    return inputs
 
 
-def _result(entry: tuple[Any, bool] | None, x: Tensor, create_graph: bool) -> Tensor:
-    if entry is None:
+def _grad_result(g: Any, owned: bool, x: Tensor, create_graph: bool) -> Tensor:
+    """One of `grad`'s answers: a Tensor of its own (zeros where `output` does not depend on `x`)."""
+    if g is None:
         return Tensor(np.zeros_like(x._data))
-    g, owned = entry
     if create_graph:
         return g
     return Tensor(g if owned else np.array(g))
@@ -96,144 +126,179 @@ def _seed(root: Tensor, grad: Any, what: str) -> np.ndarray:
 
 
 def _propagate(
-    root: Tensor, seed: Any, targets: dict[int, Tensor] | None, create_graph: bool
-) -> dict[int, tuple[Any, bool]]:
-    """Hand each tensor's gradient to its rule, newest first; into `.grad`, or for `targets` only.
+    tensors: list[Tensor], equations: list[Equation], seed: Any, create_graph: bool
+) -> tuple[list[Any], list[bool]]:
+    """The eager pass: the root's gradient (slot 0) through every rule, on arrays or on Tensors."""
+    grads: list[Any] = [None] * len(tensors)
+    owned = [False] * len(tensors)
+    grads[0], owned[0] = seed, True
+    values = tensors if create_graph else [t._data for t in tensors]
+    run_rules(reversed(equations), values, grads, owned, keep=True)
+    return grads, owned
 
-    The pass adds contributions in place only into arrays it made itself (`owned`): a rule may return
-    `g` itself, a view of it, or an array it keeps, and none of those is ever written to.
+
+# ----- the walker: a graph as equations -------------------------------------------------------------
+
+
+def equations_of(root: Tensor, every_input: bool = True) -> tuple[list[Tensor], list[Equation]]:
+    """The tensors of `root`'s graph by slot, and its equations in creation order (inputs first).
+
+    Breadth first from `root` (slot 0), iterative. `every_input` follows every input, one slot per tensor
+    (drawing, tracing); otherwise only those that require a gradient, and a tensor changed since the graph
+    read it is an error (the backward pass: its rule would read the new value).
     """
-    order = _topological_order(root)
-    needed = _leading_to(order, targets) if targets is not None else None
+    slots = {id(root): 0}
+    tensors = [root]
+    keyed: list[tuple[int, Equation]] = []
+    check = not every_input
+    k = 0
+    while k < len(tensors):
+        t = tensors[k]
+        fn = t._fn
+        if fn is not None and (k == 0 or every_input or t.requires_grad):
+            made = t._seq
+            if check and changed_after(t, made):  # its value, which its rule reads, changed
+                raise _changed_since(t, t)
+            ins, wanted = [], []
+            for parent in t._parents:
+                if check and changed_after(parent, made):
+                    raise _changed_since(parent, t)
+                requires = parent.requires_grad
+                if requires or every_input:  # one slot per tensor
+                    s = slots.get(id(parent))
+                    if s is None:
+                        s = slots[id(parent)] = len(tensors)
+                        tensors.append(parent)
+                    if requires:
+                        wanted.append((len(ins), s))
+                else:  # a value for the rules, never given a gradient: a slot of its own, found faster
+                    s = len(tensors)
+                    tensors.append(parent)
+                ins.append(s)
+            keyed.append((made, (fn, tuple(ins), t._options or NO_OPTIONS, k, tuple(wanted))))
+        k += 1
+    keyed.sort()  # creation order is a topological order: inputs are always made first
+    return tensors, [equation for _, equation in keyed]
+
+
+def leading_to(n_slots: int, equations: list[Equation], targets: Iterable[int]) -> list[bool]:
+    """Which slots a gradient reaches a target through (the targets included): those worth a rule."""
+    needs = [False] * n_slots
+    for k in targets:
+        needs[k] = True
+    for _, ins, _, k, _ in equations:  # inputs before the outputs made from them
+        if not needs[k]:
+            needs[k] = any(needs[i] for i in ins)
+    return needs
+
+
+def pruned(equations: list[Equation], needs: Sequence[bool]) -> list[Equation]:
+    """The equations whose output needs a gradient, each wanting only the inputs that need one."""
+    kept = []
+    for fn, ins, options, k, wanted in equations:
+        if needs[k]:
+            kept.append((fn, ins, options, k, tuple((p, i) for p, i in wanted if needs[i])))
+    return kept
+
+
+def _changed_since(changed: Tensor, user: Tensor) -> RuntimeError:
+    """A tensor's data changed after an operation of the graph read it: its gradients would be stale."""
+    return RuntimeError(
+        f"{changed._label()} was changed (an optimiser's step, `-=` under no_grad, or an assignment to "
+        f".data) after the graph read it (in {user.op or 'the graph'}): back-propagating that graph would "
+        "mix the new values with the old. Run the forward pass again, then backward()"
+    )
+
+
+# ----- the interpreter: one loop over equations, for the eager pass and the compiled replay ----------
+
+
+@contextlib.contextmanager
+def rules_running(create_graph: bool) -> Iterator[None]:
+    """Around a run of rules: one pass at a time, no cycle collector, operations on arrays.
+
+    The pass makes no reference cycles, but its allocations would set off the cycle collector, which
+    walks every tensor of the graph. One pass at a time, in any thread: two passes adding into one
+    leaf's .grad would lose updates.
+    """
     saved = state.grad_enabled, state.rules_on_arrays
-    # The pass makes no reference cycles, but its allocations would set off the cycle collector,
-    # which walks every tensor of the graph.
-    # One pass at a time, in any thread: two passes adding into one leaf's .grad would lose updates.
     with _one_pass_at_a_time:
         collector_was_on = gc.isenabled()
         gc.disable()
         state.grad_enabled, state.rules_on_arrays = create_graph, not create_graph
         try:
-            return _run_rules(root, seed, order, targets, needed, create_graph)
+            yield
         finally:
             state.grad_enabled, state.rules_on_arrays = saved
             if collector_was_on:
                 gc.enable()
 
 
-def _run_rules(
-    root: Tensor,
-    seed: Any,
-    order: list[Tensor],
-    targets: dict[int, Tensor] | None,
-    needed: set[int] | None,
-    create_graph: bool,
-) -> dict[int, tuple[Any, bool]]:
-    pending: dict[int, tuple[Any, bool]] = {id(root): (seed, True)}  # gradient, owned by the pass
-    found: dict[int, tuple[Any, bool]] = {}
-    stale: list[Tensor] = []
-    root_seq = root._seq
-    for node in order:
-        entry = pending.pop(id(node), None)
-        if entry is None:  # no rule gave this tensor a gradient
+def run_rules(
+    equations: Iterable[Equation], values: Sequence[Any], grads: list[Any], owned: list[bool], keep: bool
+) -> None:
+    """Each equation's rules, newest first: `grads[k]`, slot k's gradient, handed to its wanted inputs.
+
+    `values[k]`: slot k's value (arrays; Tensors with `create_graph`); `owned[k]`: the pass made `grads[k]`
+    (and may add into it in place); `keep`: leave each gradient in `grads` (the eager pass stores them)."""
+    ndarray = np.ndarray
+    for fn, ins, options, k, wanted in equations:
+        g = grads[k]
+        if g is None:  # no rule gave this slot a gradient
             continue
-        g = entry[0]
-        fn = node._fn
-        if targets is None:
-            if node._grad is None and fn is not None:  # an intermediate, reached for the first time
-                node._grad = g
-                node._grad_root = root_seq
-            elif _store(node, entry, root_seq):
-                stale.append(node)
-        elif id(node) in targets:
-            found[id(node)] = entry
-        if fn is None:
-            continue
-        parents = node._parents
-        out, inputs = _rule_arguments(node, parents, create_graph)
-        options = node._options
+        if not keep:
+            grads[k] = None
+        out = values[k]
+        n = len(ins)
+        inputs = (
+            (values[ins[0]],)
+            if n == 1
+            else (values[ins[0]], values[ins[1]])
+            if n == 2
+            else tuple([values[i] for i in ins])
+        )
         rules = fn.input_rules
-        grads = fn.vjp(g, out, inputs, options or NO_OPTIONS) if rules is None else None
-        for i, parent in enumerate(parents):
-            if not parent.requires_grad or (needed is not None and id(parent) not in needed):
-                continue
-            if grads is not None:
-                pg = grads[i]
+        every = fn.vjp(g, out, inputs, options) if rules is None else None
+        for position, i in wanted:
+            pg = every[position] if every is not None else rules[position](g, out, *inputs, **options)
+            x = values[i]
+            if type(pg) is ndarray and type(x) is ndarray and pg.shape == x.shape and pg.dtype == x.dtype:
+                mine = False  # the common case, without a call
             else:
-                pg = rules[i](g, out, *inputs, **options) if options else rules[i](g, out, *inputs)
-            if pg is None:
-                continue
-            x = parent._data
-            if not create_graph and type(pg) is np.ndarray and pg.shape == x.shape and pg.dtype == x.dtype:
-                owned = False  # the common case, without a call
-            else:
-                pg, owned = _fitted(pg, parent, fn, create_graph)
+                pg, mine = _fitted(pg, x, fn)
                 if pg is None:
                     continue
-            key = id(parent)
-            if key not in pending:
-                pending[key] = (pg, owned)
-            elif create_graph:
-                pending[key] = (pending[key][0] + pg, True)
+            if grads[i] is None:
+                grads[i], owned[i] = pg, mine
             else:
-                pending[key] = add_gradient(pending[key], pg)
-    if targets is None:
-        _watch_growth(stale)
-    return found
+                grads[i], owned[i] = add_gradient(grads[i], owned[i], pg)
 
 
-def _rule_arguments(node: Tensor, parents: tuple[Tensor, ...], create_graph: bool) -> tuple[Any, Any]:
-    """What a rule is given besides `g`: the output and the inputs, as Tensors or as their arrays."""
-    if create_graph:
-        return node, parents
-    if len(parents) == 1:
-        return node._data, (parents[0]._data,)
-    if len(parents) == 2:
-        return node._data, (parents[0]._data, parents[1]._data)
-    return node._data, tuple(p._data for p in parents)
-
-
-def _fitted(grad: Any, x: Tensor, fn: Op, create_graph: bool) -> tuple[Any, bool]:
+def _fitted(grad: Any, x: Any, fn: Op) -> tuple[Any, bool]:
     """A rule's gradient for `x` that is not already an array of x's shape and dtype, made one (or None)."""
+    if type(grad) is np.ndarray and type(x) is np.ndarray:  # to be summed back or cast
+        return fit_gradient(grad, x, fn.name)
+    if grad is None:
+        return None, False
     grad = fn.only_gradient(grad)  # a one-input rule may return `(gradient,)`
     if grad is None:
         return None, False
-    if create_graph:
+    if isinstance(x, Tensor):  # create_graph: the gradient is in the graph too
         return _shaped_tensor(grad, x, fn.name)
-    return fit_gradient(grad, x._data, fn.name)
+    return fit_gradient(grad, x, fn.name)
 
 
-def _store(node: Tensor, entry: tuple[np.ndarray, bool], root_seq: int) -> bool:
-    """Add this pass's gradient to `node.grad`. A leaf's `.grad` is always an array of its own.
+def add_gradient(total: Any, owned: bool, more: Any) -> tuple[Any, bool]:
+    """One more contribution to a gradient: in place only into an array the pass made (`owned`).
 
-    Returns whether `node` is an intermediate that an earlier pass from another output reached too.
+    With `create_graph` the gradients are Tensors, and the sum is an operation of the graph.
     """
-    g, owned = entry
-    stale = False
-    if node._grad is None:
-        if node._fn is None and not owned:
-            g, owned = g.copy(), True
-        node._grad, node._grad_own = g, owned and node._fn is None
-    else:
-        stale = node._fn is not None and node._grad_root != root_seq
-        if node._grad_own and node._grad.flags.writeable:
-            node._grad += g
-        else:
-            node._grad, node._grad_own = _added(node._grad, g), True
-    node._grad_root = root_seq
-    return stale
-
-
-def add_gradient(total: tuple[np.ndarray, bool], more: np.ndarray) -> tuple[np.ndarray, bool]:
-    """One more contribution to a gradient, `(array, owned)`: in place only into an array the pass made.
-
-    The backward pass and `mg.compile`'s replay both add with this, in the same order, to the same bits.
-    """
-    array, owned = total
+    if isinstance(total, Tensor):
+        return total + more, True
     if owned:
-        array += more
-        return total
-    return _added(array, more), True
+        total += more
+        return total, True
+    return _added(total, more), True
 
 
 def _added(a: np.ndarray, b: np.ndarray) -> np.ndarray:
@@ -244,8 +309,8 @@ def _added(a: np.ndarray, b: np.ndarray) -> np.ndarray:
 def fit_gradient(grad: Any, like: np.ndarray, name: str) -> tuple[np.ndarray, bool]:
     """A rule's gradient as an array summed back to the shape of its input `like`, in its dtype.
 
-    The one place broadcasting is undone, for the backward pass and `mg.compile`'s replay alike.
-    Returns it with whether it is a new array (which the pass may then add into in place).
+    The one place broadcasting is undone. Returns it with whether it is a new array (which the pass
+    may then add into in place).
     """
     if type(grad) is not np.ndarray:
         grad = np.asarray(grad._data if isinstance(grad, Tensor) else grad)
@@ -279,44 +344,47 @@ def _unbroadcast(grad: Any, shape: tuple[int, ...], name: str, add_reduce: Calla
     raise ValueError(f"{name}'s rule gave a gradient of shape {grad.shape} for an input of shape {shape}")
 
 
-def _topological_order(root: Tensor) -> list[Tensor]:
-    """`root` and every tensor it was computed from that requires a gradient, consumers first.
+# ----- into .grad -----------------------------------------------------------------------------------
 
-    A tensor is always created after its inputs, so creation order is a topological order: collect
-    the graph with a stack (no recursion, so depth is unlimited) and sort it, newest first.
+
+def store_gradients(
+    tensors: Sequence[Tensor], grads: list[Any], owned: list[bool], root_seq: int
+) -> list[Tensor]:
+    """Add this pass's gradient of each tensor to its `.grad`; the intermediates an earlier pass reached.
+
+    An intermediate reached for the first time keeps the pass's array as it is; a leaf's `.grad` is
+    always an array of its own.
     """
-    nodes = {id(root): root}
-    stack = [root]
-    while stack:
-        node = stack.pop()
-        made = node._seq
-        if node._fn is not None and changed_after(node, made):  # its value, which its rule reads, changed
-            raise _changed_since(node, node)
-        for parent in node._parents:
-            if changed_after(parent, made):
-                raise _changed_since(parent, node)
-            if parent.requires_grad and id(parent) not in nodes:
-                nodes[id(parent)] = parent
-                stack.append(parent)
-    return sorted(nodes.values(), key=creation_number, reverse=True)
+    stale = []
+    for t, g, mine in zip(tensors, grads, owned):
+        if g is None:
+            continue
+        if t._grad is None and t._fn is not None:  # an intermediate, reached for the first time
+            t._grad = g
+            t._grad_root = root_seq
+        elif store_gradient(t, g, mine, root_seq):
+            stale.append(t)
+    return stale
 
 
-def _changed_since(changed: Tensor, user: Tensor) -> RuntimeError:
-    """A tensor's data changed after an operation of the graph read it: its gradients would be stale."""
-    return RuntimeError(
-        f"{changed._label()} was changed (an optimiser's step, `-=` under no_grad, or an assignment to "
-        f".data) after the graph read it (in {user.op or 'the graph'}): back-propagating that graph would "
-        "mix the new values with the old. Run the forward pass again, then backward()"
-    )
+def store_gradient(t: Tensor, g: np.ndarray, owned: bool, root_seq: int = -1) -> bool:
+    """Add a pass's gradient `g` to `t.grad`, as `backward()` does; `owned`: the pass made `g`.
 
-
-def _leading_to(order: list[Tensor], targets: dict[int, Tensor]) -> set[int]:
-    """The tensors of the graph through which a gradient reaches a target (the targets included)."""
-    leading = set()
-    for t in reversed(order):  # inputs before the tensors made from them
-        if id(t) in targets or any(id(p) in leading for p in t._parents):
-            leading.add(id(t))
-    return leading
+    Returns whether `t` is an intermediate that an earlier pass from another output reached too.
+    """
+    stale = False
+    if t._grad is None:
+        if t._fn is None and not owned:
+            g, owned = g.copy(), True
+        t._grad, t._grad_own = g, owned and t._fn is None
+    else:
+        stale = t._fn is not None and t._grad_root != root_seq
+        if t._grad_own and t._grad.flags.writeable:
+            t._grad += g
+        else:
+            t._grad, t._grad_own = _added(t._grad, g), True
+    t._grad_root = root_seq
+    return stale
 
 
 # How many intermediates the last few backward passes found already holding an earlier pass's gradient.
@@ -336,7 +404,7 @@ def _watch_growth(stale: list[Tensor]) -> None:
     _stale_counts.append(len(stale))
     del _stale_counts[:-4]
     if len(_stale_counts) == 4 and _stale_counts[0] < _stale_counts[1] < _stale_counts[2] < _stale_counts[3]:
-        leaf = stale[-1]  # the oldest: the order is newest first
+        leaf = min(stale, key=creation_number)  # the oldest
         while leaf._parents:
             leaf = next((p for p in leaf._parents if p.requires_grad), leaf._parents[0])
         warnings.warn(
@@ -345,8 +413,21 @@ def _watch_growth(stale: list[Tensor]) -> None:
             "parameter, change it in place without recording a graph: `with mg.no_grad(): W -= lr * "
             "W.grad` (or `W.data -= lr * W.grad`), then `W.zero_grad()`",
             RuntimeWarning,
-            stacklevel=5,
+            stacklevel=3,
         )
 
 
-__all__ = ["add_gradient", "backward", "fit_gradient", "grad"]
+__all__ = [
+    "Equation",
+    "add_gradient",
+    "backward",
+    "equations_of",
+    "fit_gradient",
+    "grad",
+    "leading_to",
+    "pruned",
+    "rules_running",
+    "run_rules",
+    "store_gradient",
+    "store_gradients",
+]

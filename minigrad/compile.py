@@ -1,58 +1,77 @@
 """`compile`: trace a loss once into a flat list of equations, then replay it on arrays.
 
 A training step runs the same graph thousands of times. The first call traces the loss: it runs on
-Tensors, and the graph it leaves is read into equations, each `out = op[options](inputs)`, over
-numbered slots (the arguments first, then the constants and the outputs in creation order):
+Tensors, and the graph it leaves is read into equations by the backward pass's own walker
+(`equations_of`), each `out = op[options](inputs)` over numbered slots:
 
-    slot 6 = matmul(0, 4)
-    slot 7 = add(6, 1)
-    slot 8 = sigmoid(7)
+    slot 0 = sum(1)            the loss
+    slot 1 = sigmoid(2)
+    slot 2 = add(3, 4)
     ...
 
-Later calls replay them: a forward loop calls each operation's forward function on arrays, and a
-backward loop, newest equation first, calls the same rules as `backward()` does, undoes broadcasting
-and adds contributions with the same functions (`fit_gradient`, `add_gradient`), in the same order.
-The values and gradients are therefore those of the eager engine, to the last bit, without a Tensor,
-a closure or a dictionary per operation.
+Later calls replay them: a forward loop calls each operation's forward function on arrays, and the
+backward pass's one interpreter (`run_rules`) runs the rules over the same equations, newest first, as
+it does for `backward()`. The values and gradients are therefore those of the eager engine, to the last
+bit, by construction, without a Tensor, a closure or a dictionary per operation.
 """
 
 from __future__ import annotations
 
 import functools
-import gc
+import inspect
+import warnings
 from collections import OrderedDict
 from collections.abc import Callable
 from typing import Any
 
 import numpy as np
 
-from minigrad.backward import add_gradient, fit_gradient
-from minigrad.mode import TraceError, state
-from minigrad.op import Op, operation_of
-from minigrad.tensor import Tensor, as_array, creation_number
+from minigrad.backward import (
+    Equation,
+    equations_of,
+    leading_to,
+    pruned,
+    rules_running,
+    run_rules,
+    store_gradient,
+)
+from minigrad.mode import IntegerArgument, TraceError, state
+from minigrad.tensor import Tensor, as_array, next_number
 
 __all__ = ["Compiled", "TraceError", "compile"]
+
+# A constant of the trace made outside it, of at least this many elements, looks like data: a warning.
+LARGE_CONSTANT = 100
 
 
 def compile(loss: Callable[..., Tensor] | None = None, *, cache_size: int = 8) -> Any:
     """`step = compile(loss)`; then `J, grads = step(*args)`: the loss's value and its gradients.
 
-    `loss(*tensors)` returns a one-element Tensor built from minigrad operations. `step` takes the same
-    arguments (Tensors, or arrays and numbers, which need no gradient) and returns `J`, the value as an
-    array, and `grads`, a tuple of one array per argument with `requires_grad=True`, in argument order
-    (zeros for one the loss does not depend on). Nothing is written to any `.grad`.
+    `loss(*args)` returns a one-element Tensor built from minigrad operations. `step` takes the same
+    positional arguments (Tensors; arrays and numbers, which need no gradient) and returns `J`, the
+    value as an array, and `grads`, a tuple of one array per argument with `requires_grad=True`, in
+    argument order (zeros for one the loss does not depend on). No argument's `.grad` is written.
 
-    The first call for a signature (each argument's shape, dtype and `requires_grad`) runs `loss` on
-    Tensors and records its operations; later calls replay them. A new signature traces again; the last
+    Tensors that `loss` closes over and that require a gradient (a model's parameters) are inputs of
+    the trace too: read afresh at each call, their gradients added to their `.grad` as `backward()`
+    adds them (so an optimiser steps on them); they are not in `grads`. The result is bit for bit the
+    eager one. A Python number argument takes the dtype of the floating arguments (float32 stays
+    float32); an integer array argument stays an integer array (labels, indices: `logits[rows, y]`).
+
+    The first call for a signature (each argument's shape, dtype and `requires_grad`) runs `loss` and
+    records its operations; later calls replay them. A new signature traces again; the last
     `cache_size` traces are kept. Usable as a decorator: `@mg.compile`.
 
     What a trace records is the operations, not the Python around them:
-    - Tensors that `loss` closes over (and any value not computed from its arguments) are constants of
-      the trace, copied when it was made: a parameter that changes between calls must be an argument.
+    - Values not computed from the arguments or from closed-over Tensors that require a gradient are
+      constants of the trace, copied when it was made (a large one made outside `loss` is warned of:
+      pass it as an argument). Random numbers drawn while tracing are an error (`mg.TraceError`): the
+      replay would reuse them at every call; draw them outside and pass them in.
     - Reading a value while tracing (`float(t)`, `t.item()`, `bool(t)`, an `if` on a tensor, `t < 0`,
       `t.numpy()`) raises `mg.TraceError`: the replay could not follow a branch or a mask chosen from
       the traced values. Write such a choice with operations (`mg.relu`, `mg.maximum`, `mg.where`), or
       compute it outside and pass it in. Reading `t.data` directly is not caught: it, too, is frozen.
+      So is an array computed by NumPy alone from an integer argument (`np.asarray(y, bool)`).
     - Python side effects (printing, appending to a list) happen once, at the trace.
     """
     if loss is None:
@@ -74,13 +93,15 @@ class Compiled:
         self.traces = 0  # how many times `loss` was traced
         self._cache: OrderedDict[tuple[Any, ...], Trace] = OrderedDict()
 
-    def __call__(self, *args: Any) -> tuple[np.ndarray, tuple[np.ndarray, ...]]:
-        arrays, key = [], []
-        for i, a in enumerate(args):
-            x = a.data if isinstance(a, Tensor) else _argument(a, i)
-            arrays.append(x)
-            key += (x.shape, x.dtype, isinstance(a, Tensor) and a.requires_grad)
-        key = tuple(key)
+    def __call__(self, *args: Any, **kwargs: Any) -> tuple[np.ndarray, tuple[np.ndarray, ...]]:
+        """The loss's value and the gradients of the arguments that require one: `J, grads`."""
+        if kwargs:
+            raise TypeError(
+                f"a compiled step takes positional arguments only, got keyword(s) {', '.join(kwargs)}: "
+                "pass them in order, or bind fixed options first (functools.partial(loss, ...)) and "
+                "compile that"
+            )
+        arrays, key = _arguments(args)
         trace = self._cache.get(key)
         if trace is None:
             trace = self._trace(args, arrays, key[2::3])
@@ -94,17 +115,18 @@ class Compiled:
     def _trace(self, args: tuple[Any, ...], arrays: list[np.ndarray], requires: tuple[bool, ...]) -> Trace:
         # Every argument requires a gradient while tracing, so that every operation that depends on one
         # is recorded (`1 - Y` too), not folded into a constant; the gradients are pruned afterwards.
-        tracers = [
-            Tensor(x, requires_grad=True, name=a.name if isinstance(a, Tensor) else None)
-            for x, a in zip(arrays, args)
-        ]
-        saved = state.tracing, state.grad_enabled
-        state.tracing, state.grad_enabled = True, True
+        tracers = [_tracer(a, x, i) for i, (a, x) in enumerate(zip(args, arrays))]
+        name = getattr(self.loss, "__name__", "loss")
+        randomness = _RandomnessWatch(self.loss)
+        start = next_number()
+        saved = state.tracing, state.grad_enabled, state.integer_operands
+        state.tracing, state.grad_enabled, state.integer_operands = True, True, {}
         try:
             out = self.loss(*tracers)
+            operands = state.integer_operands
         finally:
-            state.tracing, state.grad_enabled = saved
-        name = getattr(self.loss, "__name__", "loss")
+            state.tracing, state.grad_enabled, state.integer_operands = saved
+        randomness.check(name)
         if not isinstance(out, Tensor):
             raise TypeError(f"compile: {name} must return a Tensor, got {type(out).__name__}")
         if out.size != 1:
@@ -112,207 +134,234 @@ class Compiled:
                 f"compile: {name} must return a one-element Tensor (a loss), got shape {out.shape}"
             )
         self.traces += 1
-        return Trace(out, tracers, requires)
+        trace = Trace(out, tracers, requires, operands)
+        trace.warn_of_data(start, _closed_over_arrays(self.loss), name)
+        return trace
 
     def __repr__(self) -> str:
         return f"<compiled {getattr(self.loss, '__name__', 'loss')}: {len(self._cache)} trace(s) cached>"
 
 
+def _arguments(args: tuple[Any, ...]) -> tuple[list[np.ndarray], tuple[Any, ...]]:
+    """Each argument's array, and the signature: (shape, dtype, requires_grad) of each."""
+    arrays, key = [], []
+    number_dtype = None
+    for i, a in enumerate(args):
+        if isinstance(a, Tensor):
+            x = a.data
+        elif type(a) in (int, float, bool):  # as eager lifting: the dtype of the Tensors beside it
+            if number_dtype is None:
+                number_dtype = _floating_dtype(args)
+            x = np.asarray(a, dtype=number_dtype)
+        else:
+            x = _argument(a, i)
+        arrays.append(x)
+        key += (x.shape, x.dtype, isinstance(a, Tensor) and a.requires_grad)
+    return arrays, tuple(key)
+
+
 def _argument(a: Any, i: int) -> np.ndarray:
-    if isinstance(a, Tensor):
-        return a.data
-    return as_array(a, f"compiled step: argument {i}")
+    x = np.asarray(a)
+    if x.dtype.kind in "iu":  # labels and indices stay integers
+        return x
+    return as_array(x, f"compiled step: argument {i}")
+
+
+def _floating_dtype(args: tuple[Any, ...]) -> np.dtype:
+    """The dtype a Python number argument takes: that of the floating arguments (float64 without one)."""
+    dtypes = [a.dtype for a in args if isinstance(a, Tensor | np.ndarray) and a.dtype.kind == "f"]
+    return np.result_type(*dtypes) if dtypes else np.dtype(np.float64)
+
+
+def _tracer(a: Any, x: np.ndarray, i: int) -> Any:
+    """What the traced function is given for argument `i`: a Tensor, or a marked integer array."""
+    if x.dtype.kind in "iu":
+        return IntegerArgument.argument(x, i)
+    return Tensor(x, requires_grad=True, name=a.name if isinstance(a, Tensor) else None)
+
+
+class _RandomnessWatch:
+    """NumPy's global random state and the closed-over Generators' states, to compare after a trace."""
+
+    def __init__(self, loss: Callable[..., Any]) -> None:
+        self.generators = _generators(loss, depth=2)
+        self.before = self._states()
+
+    def _states(self) -> list[Any]:
+        _, keys, position, *_ = np.random.get_state()
+        return [keys.copy(), position] + [g.bit_generator.state for g in self.generators]
+
+    def check(self, name: str) -> None:
+        after = self._states()
+        drawn = not np.array_equal(after[0], self.before[0]) or after[1:] != self.before[1:]
+        if drawn:
+            raise TraceError(
+                f"{name} drew random numbers while mg.compile traced it: the compiled step would reuse "
+                "the same draws (the same dropout mask, the same noise) at every call. Draw them "
+                "outside and pass them in as an argument"
+            )
+
+
+def _closed_over(fn: Callable[..., Any]) -> list[Any]:
+    """The values a function reads from its closure and its globals (none for other callables)."""
+    try:
+        names = inspect.getclosurevars(fn)
+    except TypeError:
+        return []
+    return [*names.nonlocals.values(), *names.globals.values()]
+
+
+def _generators(fn: Any, depth: int) -> list[np.random.Generator]:
+    """The Generators a function reads, or the functions and objects (a module's `self.rng`) it reads."""
+    found = []
+    values = _closed_over(fn) if inspect.isfunction(fn) or inspect.ismethod(fn) else [fn]
+    for v in values:
+        if isinstance(v, np.random.Generator):
+            found.append(v)
+        elif depth and (inspect.isfunction(v) or inspect.ismethod(v)):
+            found += _generators(v, depth - 1)
+        elif depth and not inspect.ismodule(v) and not isinstance(v, type) and hasattr(v, "__dict__"):
+            found += [a for a in vars(v).values() if isinstance(a, np.random.Generator)]
+    return found
+
+
+def _closed_over_arrays(fn: Callable[..., Any]) -> set[int]:
+    return {id(v) for v in _closed_over(fn) if isinstance(v, np.ndarray)}
 
 
 class Trace:
-    """One signature's equations, and the replay of their forward and backward passes."""
+    """One signature's equations, and their replay: forward on arrays, then the one interpreter of rules."""
 
-    def __init__(self, out: Tensor, tracers: list[Tensor], requires: tuple[bool, ...]) -> None:
-        n_args = len(tracers)
-        slot = {id(t): i for i, t in enumerate(tracers)}
-        constants: list[tuple[int, np.ndarray]] = []
-        # (forward, input slots, options, output slot), in creation order: inputs before outputs.
-        self.equations: list[tuple[Op, tuple[int, ...], dict[str, Any], int]] = []
-        for t in _graph(out):
-            if id(t) in slot:
-                continue
-            slot[id(t)] = k = n_args + len(constants) + len(self.equations)
-            fn, options = operation_of(t)
-            if fn is None:  # a constant: made of no argument, or a tensor from outside
-                constants.append((k, np.array(t.data)))
-            else:
-                inputs = tuple(slot[id(p)] for p in t.parents)
-                self.equations.append((fn, inputs, options, k))
-        self.n_slots = n_args + len(constants) + len(self.equations)
-        self.n_args = n_args
-        self.constants = constants
-        self.root = slot[id(out)]
-        self.wanted = [i for i in range(n_args) if requires[i]]
-        self.forward = self._forward_plan(set())
-        self.backward = self._backward_plan(set())
-        self.learning = True  # the first replay checks every output and gradient, and remembers which need it
+    def __init__(
+        self, out: Tensor, tracers: list[Any], requires: tuple[bool, ...], operands: dict[int, Any]
+    ) -> None:
+        self.tensors_made, self.equations = equations_of(out, every_input=True)
+        slot = {id(t): k for k, t in enumerate(self.tensors_made)}
+        self.n_slots = len(self.tensors_made)
+        self.root_is_leaf = out._fn is None
+        # (i, k): argument i is slot k, for each argument the loss used; the others get zeros.
+        self.arguments = [(i, slot[id(t)]) for i, t in enumerate(tracers) if id(t) in slot]
+        self.integer_operands = [(slot[key], i) for key, (_, i) in operands.items() if key in slot]
+        given = {k for _, k in self.arguments} | {k for k, _ in self.integer_operands}
+        leaves = [(k, t) for k, t in enumerate(self.tensors_made) if t._fn is None and k not in given]
+        # Closed-over Tensors that require a gradient: read afresh at each call, gradients into `.grad`.
+        self.captured = [(k, t, t.shape, t.dtype) for k, t in leaves if t.requires_grad]
+        self.constants = [(k, np.array(t._data)) for k, t in leaves if not t.requires_grad]
+        # (i, k) for each argument that requires a gradient; k = -1 where the loss does not use it.
+        self.wanted = [(i, slot.get(id(t), -1)) for i, t in enumerate(tracers) if requires[i]]
+        targets = [k for _, k in self.wanted if k >= 0] + [k for k, *_ in self.captured]
+        self.needs = leading_to(self.n_slots, self.equations, targets)
+        self.bound = _integer_options(self.equations)
+        self.rules = pruned(self.equations, self.needs)[::-1]  # newest first
+        self.forward_steps = _forward_steps(self.equations, set())
+        self.learning = True  # the first replay checks every output, and remembers which need it
 
-    def _forward_plan(self, sure: set[int]) -> list[tuple[Any, ...]]:
-        """(forward, first, second, k, sure, index, ins, options, name) for each equation.
+    def warn_of_data(self, start: int, closed_over: set[int], name: str) -> None:
+        """Warn of each large constant made outside the traced function: it looks like data, frozen.
 
-        `first` and `second` are the input slots where there are one or two and no options, so that the
-        replay calls the forward function directly (-1 otherwise). `sure` says the first replay found its
-        output a floating array: NumPy's result type follows from the shapes and dtypes alone, the same
-        at every call of a signature, so later replays check only that it is an array.
+        `start`: the creation number when the trace began; `closed_over`: the ids of the arrays the
+        function reads from its closure and globals (a float array is lifted without a copy).
         """
-        plan = []
-        for index, (fn, ins, options, k) in enumerate(self.equations):
-            simple = not options and len(ins) in (1, 2)
-            first = ins[0] if simple else -1
-            second = ins[1] if simple and len(ins) == 2 else -1
-            plan.append((fn.forward, first, second, k, index in sure, index, ins, options, fn.name))
-        return plan
-
-    def _backward_plan(self, sure: set[int]) -> list[tuple[Any, ...]]:
-        """One entry per rule to call, newest equation first: (k, last, rule, a, b, i, sure, index, equation).
-
-        A slot needs a gradient where an argument that requires one is computed from it: rules for other
-        inputs are never called, as `backward()` calls none for an input that requires no gradient. An
-        operation with a rule per input, no options and one or two inputs has an entry per input that
-        needs a gradient, its rule called directly on slots `a` (and `b`); `last` marks the equation's
-        last entry, after which its gradient is dropped. Any other operation has one entry (rule None)
-        that runs its `equation` whole. `sure`: the first replay found this rule's gradient of its
-        input's shape and dtype already, so later replays check only that it is an array.
-        """
-        needs = [False] * self.n_slots
-        for i in self.wanted:
-            needs[i] = True
-        for _, ins, _, k in self.equations:
-            needs[k] = any(needs[i] for i in ins)
-        plan: list[tuple[Any, ...]] = []
-        for fn, ins, options, k in reversed(self.equations):
-            if not needs[k]:
-                continue
-            wanted = tuple((position, i) for position, i in enumerate(ins) if needs[i])
-            if fn.input_rules is not None and not options and len(ins) in (1, 2):
-                a, b = ins[0], ins[1] if len(ins) == 2 else -1
-                for n, (position, i) in enumerate(wanted):
-                    index, last = len(plan), n == len(wanted) - 1
-                    plan.append((k, last, fn.input_rules[position], a, b, i, index in sure, index, fn))
-            else:
-                plan.append((k, True, None, -1, -1, -1, False, len(plan), (fn, ins, options, wanted)))
-        return plan
+        tensors, self.tensors_made = self.tensors_made, []  # kept no longer than this
+        for k, _ in self.constants:
+            t = tensors[k]
+            outside = t._seq < start or id(t._data) in closed_over
+            if outside and t.size >= LARGE_CONSTANT:
+                warnings.warn(
+                    f"{name} reads {t._label()}, which mg.compile froze into the trace as a constant: "
+                    "later calls use its traced values even if it changes. If it is data, pass it as an "
+                    "argument of the compiled step",
+                    RuntimeWarning,
+                    stacklevel=4,
+                )
 
     def run(self, args: list[np.ndarray]) -> tuple[np.ndarray, tuple[np.ndarray, ...]]:
+        """The loss's value and the wanted gradients for these arguments (and the captured `.grad`s)."""
+        values = self._inputs(args)
+        equations, steps = self.equations, self.forward_steps
+        if self.bound:  # integer arguments used as options: this call's own
+            equations = _bind(equations, self.bound, args)
+            steps = _forward_steps(equations, set())
         learned: set[int] | None = set() if self.learning else None
-        vals: list[Any] = [None] * self.n_slots
-        vals[: self.n_args] = args
-        for k, value in self.constants:
-            vals[k] = value
-        _replay_forward(self.forward, vals, learned)
-        if learned is not None:
-            self.forward = self._forward_plan(learned)
-        J = vals[self.root]
-        if self.root < self.n_args + len(self.constants):  # the loss is an argument or a constant
+        _replay_forward(steps, values, learned)
+        if learned is not None and not self.bound:
+            self.forward_steps = _forward_steps(self.equations, learned)
+        self.learning = False
+        J = values[0]
+        if self.root_is_leaf:  # the loss is an argument or a constant
             J = np.array(J)
-        if not self.wanted:
-            self.learning = False
+        if not self.wanted and not self.captured:
             return J, ()
         grads: list[Any] = [None] * self.n_slots
-        owned: list[bool] = [False] * self.n_slots
-        grads[self.root], owned[self.root] = np.ones_like(J), True  # as `backward()` seeds one element
-        saved = state.grad_enabled, state.rules_on_arrays
-        collector_was_on = gc.isenabled()
-        gc.disable()
-        state.grad_enabled, state.rules_on_arrays = False, True
-        learned = set() if self.learning else None
-        try:
-            _replay_rules(self.backward, vals, grads, owned, learned)
-        finally:
-            state.grad_enabled, state.rules_on_arrays = saved
-            if collector_was_on:
-                gc.enable()
-        if learned is not None:
-            self.backward = self._backward_plan(learned)
-            self.learning = False
-        return J, tuple(_result(grads[i], owned[i], vals[i]) for i in self.wanted)
+        owned = [False] * self.n_slots
+        grads[0], owned[0] = np.ones_like(J), True  # as `backward()` seeds one element
+        with rules_running(False):
+            rules = pruned(equations, self.needs)[::-1] if self.bound else self.rules
+            run_rules(rules, values, grads, owned, keep=False)
+            for k, t, *_ in self.captured:
+                if grads[k] is not None:
+                    store_gradient(t, grads[k], owned[k])
+        return J, tuple(
+            _argument_gradient(grads[k] if k >= 0 else None, owned[k], args[i]) for i, k in self.wanted
+        )
+
+    def _inputs(self, args: list[np.ndarray]) -> list[Any]:
+        """The slots' values before the replay: arguments, captured Tensors' data (afresh), constants."""
+        values: list[Any] = [None] * self.n_slots
+        for i, k in self.arguments:
+            values[k] = args[i]
+        for k, i in self.integer_operands:
+            values[k] = as_array(args[i])
+        for k, t, shape, dtype in self.captured:
+            data = t._data
+            if data.shape != shape or data.dtype != dtype:
+                raise ValueError(
+                    f"compiled step: {t._label()}, which the loss closes over, is now {data.shape} "
+                    f"{data.dtype}; it was traced as {shape} {dtype}. Compile the loss again"
+                )
+            values[k] = data
+        for k, value in self.constants:
+            values[k] = value
+        return values
 
 
-def _replay_forward(plan: list[tuple[Any, ...]], vals: list[Any], learned: set[int] | None) -> None:
+def _forward_steps(equations: list[Equation], sure: set[int]) -> list[tuple[Any, ...]]:
+    """(forward, first, second, k, sure, index, ins, options, name) for each equation.
+
+    `first` and `second` are the input slots where there are one or two and no options, so that the
+    replay calls the forward function directly (-1 otherwise). `sure` says the first replay found its
+    output a floating array: NumPy's result type follows from the shapes and dtypes alone, the same
+    at every call of a signature, so later replays check only that it is an array.
+    """
+    steps = []
+    for index, (fn, ins, options, k, _) in enumerate(equations):
+        simple = not options and len(ins) in (1, 2)
+        first = ins[0] if simple else -1
+        second = ins[1] if simple and len(ins) == 2 else -1
+        steps.append((fn.forward, first, second, k, index in sure, index, ins, options, fn.name))
+    return steps
+
+
+def _replay_forward(steps: list[tuple[Any, ...]], values: list[Any], learned: set[int] | None) -> None:
     """Each equation's forward function on the arrays of its input slots, as `Op.__call__` calls it."""
     ndarray = np.ndarray
-    for forward, first, second, k, sure, index, ins, options, name in plan:
+    for forward, first, second, k, sure, index, ins, options, name in steps:
         if second >= 0:
-            data = forward(vals[first], vals[second])
+            data = forward(values[first], values[second])
         elif first >= 0:
-            data = forward(vals[first])
+            data = forward(values[first])
         else:
-            data = forward(*[vals[i] for i in ins], **options)
+            data = forward(*[values[i] for i in ins], **options)
         if type(data) is not ndarray or not sure:
             if type(data) is not ndarray or data.dtype.kind != "f":
                 data = as_array(data, f"{name}'s output")
             elif learned is not None:
                 learned.add(index)
-        vals[k] = data
+        values[k] = data
 
 
-def _replay_rules(
-    plan: list[tuple[Any, ...]],
-    vals: list[Any],
-    grads: list[Any],
-    owned: list[bool],
-    learned: set[int] | None,
-) -> None:
-    """The backward pass over slots: what `backward()` does over Tensors, rule for rule, in its order.
-
-    `grads[k]` is slot k's gradient so far and `owned[k]` whether the pass made that array (and so may
-    add into it in place), as the `(array, owned)` entries of the eager pass.
-    """
-    ndarray = np.ndarray
-    for k, last, rule, a, b, i, sure, index, equation in plan:
-        g = grads[k]
-        if g is None:  # no rule gave this slot a gradient
-            continue
-        if last:
-            grads[k] = None
-        if rule is None:
-            _replay_equation(equation, g, vals[k], vals, grads, owned)
-            continue
-        pg = rule(g, vals[k], vals[a]) if b < 0 else rule(g, vals[k], vals[a], vals[b])
-        if pg is None:
-            continue
-        if type(pg) is not ndarray:  # a one-input rule may return `(gradient,)`
-            pg = equation.only_gradient(pg)
-            if pg is None:
-                continue
-        if sure and type(pg) is ndarray:
-            mine = False
-        else:
-            fitted, mine = fit_gradient(pg, vals[i], equation.name)
-            if learned is not None and fitted is pg:
-                learned.add(index)
-            pg = fitted
-        if grads[i] is None:
-            grads[i] = pg
-            owned[i] = mine
-        else:
-            grads[i], owned[i] = add_gradient((grads[i], owned[i]), pg)
-
-
-def _replay_equation(
-    equation: tuple[Any, ...], g: Any, out: Any, vals: list[Any], grads: list[Any], owned: list[bool]
-) -> None:
-    """The rules of an operation with options, one rule for all inputs, or more than two inputs."""
-    fn, ins, options, wanted = equation
-    inputs = [vals[i] for i in ins]
-    results = fn.vjp(g, out, inputs, options) if fn.input_rules is None else None
-    for position, i in wanted:
-        pg = fn.input_rules[position](g, out, *inputs, **options) if results is None else results[position]
-        if pg is None:
-            continue
-        pg, mine = fit_gradient(pg, vals[i], fn.name)
-        if grads[i] is None:
-            grads[i], owned[i] = pg, mine
-        else:
-            grads[i], owned[i] = add_gradient((grads[i], owned[i]), pg)
-
-
-def _result(g: np.ndarray | None, owned: bool, x: np.ndarray) -> np.ndarray:
+def _argument_gradient(g: np.ndarray | None, owned: bool, x: np.ndarray) -> np.ndarray:
+    """An argument's gradient as the step returns it: an array of its own, zeros where none reached it."""
     if g is None:  # the loss does not depend on this argument
         return np.zeros_like(x)
     if g.shape != x.shape:  # cannot happen for operations whose shapes follow from their inputs' alone
@@ -320,13 +369,54 @@ def _result(g: np.ndarray | None, owned: bool, x: np.ndarray) -> np.ndarray:
     return g if owned else g.copy()  # never the caller's array, nor one shared with another gradient
 
 
-def _graph(out: Tensor) -> list[Tensor]:
-    """Every tensor `out` was computed from, and `out`, in creation order (inputs before outputs)."""
-    nodes = {id(out): out}
-    stack = [out]
-    while stack:
-        for parent in stack.pop().parents:
-            if id(parent) not in nodes:
-                nodes[id(parent)] = parent
-                stack.append(parent)
-    return sorted(nodes.values(), key=creation_number)
+# ----- integer arguments used as options (an index): each call's own goes in --------------------------
+
+
+class _ArgumentAt:
+    """In a recorded option: the integer argument at `position`, filled in at each call."""
+
+    def __init__(self, position: int) -> None:
+        self.position = position
+
+
+def _integer_options(equations: list[Equation]) -> list[int]:
+    """Mark where an integer argument is an option; the indices of those equations (changed in place)."""
+    bound = []
+    for j, (fn, ins, options, k, wanted) in enumerate(equations):
+        marked = {name: _marked(value, fn.name) for name, value in options.items()}
+        if any(marked[name] is not options[name] for name in options):
+            equations[j] = (fn, ins, marked, k, wanted)
+            bound.append(j)
+    return bound
+
+
+def _marked(value: Any, name: str) -> Any:
+    if isinstance(value, IntegerArgument):
+        if value.derived:
+            raise TraceError(
+                f"{name} was given an array computed from integer argument {value.position} inside the "
+                "function mg.compile traces: the compiled step could not recompute it from each call's "
+                "argument. Compute it outside and pass it in as an argument"
+            )
+        return _ArgumentAt(value.position)
+    if isinstance(value, tuple | list):
+        marked = type(value)(_marked(v, name) for v in value)
+        return value if all(a is b for a, b in zip(marked, value)) else marked
+    return value
+
+
+def _bind(equations: list[Equation], bound: list[int], args: list[np.ndarray]) -> list[Equation]:
+    """The equations with this call's integer arguments in the options that hold them."""
+    equations = list(equations)
+    for j in bound:
+        fn, ins, options, k, wanted = equations[j]
+        equations[j] = (fn, ins, {name: _filled(v, args) for name, v in options.items()}, k, wanted)
+    return equations
+
+
+def _filled(value: Any, args: list[np.ndarray]) -> Any:
+    if isinstance(value, _ArgumentAt):
+        return args[value.position]
+    if isinstance(value, tuple | list):
+        return type(value)(_filled(v, args) for v in value)
+    return value

@@ -18,12 +18,13 @@ import os
 import pathlib
 import re
 import unicodedata
-from collections import Counter, deque
+from collections import Counter
 from typing import Any
 
 import graphviz
 import numpy as np
 
+from minigrad.backward import equations_of
 from minigrad.files import atomic_write
 from minigrad.tensor import Tensor
 
@@ -107,21 +108,12 @@ class ComputationGraph(graphviz.Digraph):
 
 
 def _walk(root: Tensor) -> list[Tensor]:
-    """Every tensor `root` was computed from, nearest first (breadth first); iterative, so any depth.
+    """Every tensor `root` was computed from, nearest first (breadth first): the backward pass's walker.
 
     All inputs are followed, also those that need no gradient (the data X, Y and constants).
     Tensors are told apart by identity: two equal arrays are two nodes, one tensor used twice is one.
     """
-    seen = {id(root)}
-    order = [root]
-    queue = deque([root])
-    while queue:
-        for parent in queue.popleft().parents:
-            if id(parent) not in seen:
-                seen.add(id(parent))
-                order.append(parent)
-                queue.append(parent)
-    return order
+    return equations_of(root, every_input=True)[0]
 
 
 def _kind(t: Tensor) -> str:

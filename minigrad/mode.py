@@ -9,6 +9,8 @@ import threading
 from collections.abc import Callable
 from typing import Any
 
+import numpy as np
+
 
 class _Mode(threading.local):
     """Per-thread state, as PyTorch's: one thread's `no_grad` leaves another's graph alone."""
@@ -20,6 +22,9 @@ class _Mode(threading.local):
     rules_on_arrays = False
     # `mg.compile` is tracing a function: reading a Tensor's value would freeze it into the trace.
     tracing = False
+    # While tracing: the Tensors made from an integer argument used as an operand, by id, with the
+    # argument's position (`mg.compile` reads the argument into them afresh at each call).
+    integer_operands: dict[int, tuple[Any, int]] | None = None
 
 
 class TraceError(RuntimeError):
@@ -27,6 +32,29 @@ class TraceError(RuntimeError):
 
 
 state = _Mode()
+
+
+class IntegerArgument(np.ndarray):
+    """An integer array argument (labels, indices) of a function that `mg.compile` traces.
+
+    It stays an integer array, and the trace remembers where it was used (an option such as an index, or
+    an operand), so that each call's own argument goes there. An array computed from it inside the traced
+    function (`labels + 1`, `labels[:, None]`) is `derived`: the replay could not follow it.
+    """
+
+    position: int = -1
+    derived: bool = True
+
+    def __array_finalize__(self, obj: Any) -> None:
+        self.position = getattr(obj, "position", -1)
+        self.derived = True  # any array NumPy makes from it; `argument()` marks the argument itself
+
+    @staticmethod
+    def argument(array: np.ndarray, position: int) -> IntegerArgument:
+        """The argument at `position`, marked."""
+        marked = array.view(IntegerArgument)
+        marked.position, marked.derived = position, False
+        return marked
 
 
 def is_grad_enabled() -> bool:

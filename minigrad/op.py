@@ -25,7 +25,7 @@ from typing import Any
 
 import numpy as np
 
-from minigrad.mode import TraceError, state
+from minigrad.mode import IntegerArgument, TraceError, state
 from minigrad.tensor import Tensor, as_array, node
 
 _PYTHON_NUMBERS = (float, int, bool)
@@ -236,7 +236,22 @@ def constant(x: Any, dtype: np.dtype) -> Tensor:
         return node(x, False, (), None, None)
     if type(x) in _PYTHON_NUMBERS:
         return node(np.asarray(x, dtype=dtype), False, (), None, None)
+    if isinstance(x, IntegerArgument):
+        return _integer_operand(x)
     return Tensor(x)
+
+
+def _integer_operand(x: IntegerArgument) -> Tensor:
+    """An integer argument of a traced function used as an operand: a Tensor the trace fills afresh."""
+    if x.derived or state.integer_operands is None:
+        raise TraceError(
+            f"an array computed from integer argument {x.position} inside the function mg.compile traces "
+            "is used as an operand: the compiled step could not recompute it from each call's argument. "
+            "Compute it outside and pass it in as an argument"
+        )
+    t = Tensor(x)
+    state.integer_operands[id(t)] = (t, x.position)
+    return t
 
 
 __all__ = ["NO_OPTIONS", "Op", "constant", "lift", "op", "operation_of"]

@@ -15,10 +15,10 @@ from minigrad.ops.elementwise import exp
 from minigrad.ops.shape import broadcast_to
 
 
-def _spread(g: Any, x: Any, axis: Any, keepdims: bool) -> Any:
+def _spread(g: Any, x: Any, axis: Any, keepdims: bool, name: str = "sum") -> Any:
     """A reduction's gradient laid back over its input: every element it reduced gets `g`."""
     if not keepdims and axis is not None:  # a full reduction's g is 0-d, and broadcasts as it is
-        axes = normalise_axes(x, axis, "sum")
+        axes = normalise_axes(x, axis, name)
         g = g.reshape([1 if i in axes else n for i, n in enumerate(x.shape)])
     return broadcast_to(g, shape=x.shape)
 
@@ -43,7 +43,9 @@ def mean(x, axis=None, keepdims=False):
     return (total / count).astype(x.dtype, copy=False) if count else np.mean(x, axis=axes, keepdims=keepdims)
 
 
-mean.defvjp(lambda g, out, x, axis=None, keepdims=False: _spread(g / _count(x, out), x, axis, keepdims))
+mean.defvjp(
+    lambda g, out, x, axis=None, keepdims=False: _spread(g / _count(x, out), x, axis, keepdims, "mean")
+)
 
 
 def _count(x: Any, out: Any) -> int:
@@ -81,15 +83,15 @@ def min(x, axis=None, keepdims=False):
     return np.min(x, axis=normalise_axes(x, axis, "min"), keepdims=keepdims)
 
 
-def _extremum_vjp(g, out, x, axis=None, keepdims=False):
+def _extremum_vjp(g, out, x, axis=None, keepdims=False, name="max"):
     """The elements equal to the max (or min) share its gradient equally, as `torch.amax`."""
     ties = array_of(x) == array_of(_kept(out, x, axis, keepdims))
-    share = ties / np.add.reduce(ties, axis=normalise_axes(x, axis, "max"), keepdims=True)
-    return _spread(g, x, axis, keepdims) * like(share, out)
+    share = ties / np.add.reduce(ties, axis=normalise_axes(x, axis, name), keepdims=True)
+    return _spread(g, x, axis, keepdims, name) * like(share, out)
 
 
 max.defvjp(_extremum_vjp)
-min.defvjp(_extremum_vjp)
+min.defvjp(lambda g, out, x, axis=None, keepdims=False: _extremum_vjp(g, out, x, axis, keepdims, "min"))
 
 
 @op

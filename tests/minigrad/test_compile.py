@@ -190,8 +190,8 @@ def test_an_argument_the_loss_does_not_use_gets_zeros():
     assert np.array_equal(ga, [2.0, 2.0]) and np.array_equal(gb, [[0.0]])
 
 
-def test_closed_over_tensors_are_constants_of_the_trace():
-    scale = Tensor([2.0], requires_grad=True)
+def test_closed_over_tensors_that_need_no_gradient_are_constants_of_the_trace():
+    scale = Tensor([2.0])
     step = mg.compile(lambda x: (x * scale).sum())
     x = Tensor([1.0, 1.0], requires_grad=True)
     assert step(x)[0] == 4.0
@@ -199,6 +199,20 @@ def test_closed_over_tensors_are_constants_of_the_trace():
     J, grads = step(x)
     assert J == 4.0 and len(grads) == 1 and np.array_equal(grads[0], [2.0, 2.0])
     assert scale.grad is None
+
+
+def test_closed_over_tensors_that_require_a_gradient_are_read_afresh_and_get_their_grad():
+    # SPEC section 4 (issue 18): a closed-over parameter is an input of the trace, not a constant.
+    scale = Tensor([2.0], requires_grad=True)
+    step = mg.compile(lambda x: (x * scale).sum())
+    x = Tensor([1.0, 1.0], requires_grad=True)
+    J, (gx,) = step(x)
+    assert J == 4.0 and np.array_equal(gx, [2.0, 2.0]) and np.array_equal(scale.grad, [2.0])
+    scale.data[:] = 10.0
+    J, (gx,) = step(x)
+    assert J == 20.0 and np.array_equal(gx, [10.0, 10.0])
+    assert np.array_equal(scale.grad, [4.0])  # accumulated, as backward() accumulates
+    assert x.grad is None and step.traces == 1
 
 
 @pytest.mark.parametrize(
