@@ -212,17 +212,31 @@ def _closed_over(fn: Callable[..., Any]) -> list[Any]:
 
 
 def _generators(fn: Any, depth: int) -> list[np.random.Generator]:
-    """The Generators a function reads, or the functions and objects (a module's `self.rng`) it reads."""
-    found = []
+    """The Generators a function reads: closed over, or held by what it closes over, down to `depth`
+    levels of functions, objects' attributes and containers (a Dropout's `rng` inside a Sequential)."""
     values = _closed_over(fn) if inspect.isfunction(fn) or inspect.ismethod(fn) else [fn]
+    found: dict[int, np.random.Generator] = {}
+    _search(values, depth + 2, found, set())
+    return list(found.values())
+
+
+def _search(values: Any, depth: int, found: dict[int, Any], seen: set[int]) -> None:
     for v in values:
+        if id(v) in seen or inspect.ismodule(v) or isinstance(v, type | np.ndarray | str | bytes):
+            continue
+        seen.add(id(v))
         if isinstance(v, np.random.Generator):
-            found.append(v)
-        elif depth and (inspect.isfunction(v) or inspect.ismethod(v)):
-            found += _generators(v, depth - 1)
-        elif depth and not inspect.ismodule(v) and not isinstance(v, type) and hasattr(v, "__dict__"):
-            found += [a for a in vars(v).values() if isinstance(a, np.random.Generator)]
-    return found
+            found[id(v)] = v
+        elif depth == 0:
+            continue
+        elif inspect.isfunction(v) or inspect.ismethod(v):
+            _search(_closed_over(v), depth - 1, found, seen)
+        elif isinstance(v, dict):
+            _search(v.values(), depth - 1, found, seen)
+        elif isinstance(v, list | tuple | set):
+            _search(v, depth - 1, found, seen)
+        elif hasattr(v, "__dict__"):
+            _search(vars(v).values(), depth - 1, found, seen)
 
 
 def _closed_over_arrays(fn: Callable[..., Any]) -> set[int]:

@@ -246,34 +246,17 @@ def _eager_gradients(model: nn.Sequential) -> Gradients:
 
 
 def _compiled_gradients(model: nn.Sequential) -> Gradients:
-    """The same as `_eager_gradients`, by `mg.compile`. The parameters are the traced function's first
-    arguments (so each call reads their current values), and the gradients it returns are put in
-    `.grad`, where the optimiser reads them. A last batch smaller than the others is a second
-    signature, traced once too."""
-    parameters = list(model.parameters())
-
-    def loss(*args: Tensor) -> Tensor:
-        *weights, xb, yb = args
-        return F.cross_entropy(_forward(model, weights, xb), yb)
-
-    replay = mg.compile(loss)
+    """The same as `_eager_gradients`, by `mg.compile`, written as the eager loss is: the model's Parameters
+    are read afresh at each call and their gradients land in `.grad`, where the optimiser reads them. A last
+    batch smaller than the others is a second signature, traced once too."""
+    replay = mg.compile(lambda xb, yb: F.cross_entropy(model(xb), yb))
 
     def gradients(xb: np.ndarray, yb: np.ndarray) -> float:
-        J, grads = replay(*parameters, xb, yb)
-        for p, g in zip(parameters, grads):
-            p.grad = g
+        model.zero_grad()
+        J, _ = replay(xb, yb)
         return J.item()
 
     return gradients
-
-
-def _forward(model: nn.Sequential, weights: Sequence[Tensor], x: Any) -> Tensor:
-    """`model(x)`, the same operations, with `weights` (each Linear's weight and bias, in order) in place
-    of its Parameters."""
-    given = iter(weights)
-    for layer in model:
-        x = F.linear(x, next(given), next(given)) if isinstance(layer, nn.Linear) else layer(x)
-    return x
 
 
 # ----- predictions ---------------------------------------------------------------------------------

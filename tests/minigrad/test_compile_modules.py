@@ -251,3 +251,43 @@ def test_the_eager_pass_and_the_compiled_replay_call_one_interpreter():
     assert np.array_equal(g, x.grad)
     assert len(callers) == 3 and len(set(callers)) == 1
     assert callers[0][0] == "run_rules" and callers[0][1].endswith("backward.py")
+
+
+def test_a_compiled_loop_over_an_nn_module_equals_the_eager_loop_bit_for_bit():
+    from minigrad import nn
+    from minigrad.nn import functional as F
+
+    def model_and_optimiser():
+        model = nn.Sequential(nn.Linear(4, 8, seed=0), nn.Tanh(), nn.Linear(8, 3, seed=1))
+        return model, mg.optim.Adam(model.parameters(), lr=0.01)
+
+    rng = np.random.default_rng(0)
+    X, y = rng.standard_normal((20, 4)), rng.integers(0, 3, 20)
+    eager, eager_opt = model_and_optimiser()
+    compiled, compiled_opt = model_and_optimiser()
+    step = mg.compile(lambda xb, yb: F.cross_entropy(compiled(xb), yb))
+    for _ in range(10):
+        eager_opt.zero_grad()
+        J_eager = F.cross_entropy(eager(X), y)
+        J_eager.backward()
+        eager_opt.step()
+        compiled_opt.zero_grad()
+        J, grads = step(X, y)
+        compiled_opt.step()
+        assert grads == ()  # the labels need no gradient; the Parameters' gradients are in .grad
+        assert np.array_equal(J, J_eager.data)
+    for (name, p), q in zip(eager.named_parameters(), compiled.parameters()):
+        assert np.array_equal(p.data, q.data), name
+    assert step.traces == 1
+
+
+def test_dropout_in_training_under_compile_is_refused_and_in_eval_is_the_identity():
+    from minigrad import nn
+
+    model = nn.Sequential(nn.Linear(4, 4, seed=0), nn.Dropout(0.5, seed=0))
+    X = np.ones((3, 4))
+    with pytest.raises(mg.TraceError, match="random"):
+        mg.compile(lambda x: model(x).sum())(X)
+    model.eval()
+    J, _ = mg.compile(lambda x: model(x).sum())(X)
+    assert pytest.approx(model(X).sum().item()) == J
