@@ -1,7 +1,10 @@
 """What the tests of the operations share: shapes kept small, broadcasting undone by counting, the
-two-way check of a gradient, and the strategies that draw inputs of more than one family."""
+two-way check of a gradient, the strategies that draw inputs of more than one family, and the check of
+first and second order against finite differences (gradcheck of a create_graph gradient)."""
 
 import math
+from collections.abc import Callable
+from typing import Any
 
 import numpy as np
 from hypothesis import strategies as st
@@ -50,3 +53,27 @@ def no_near_ties(*values, gap=1e-3) -> bool:
     """Whether finite differences of step 1e-6 stay clear of every kink between these values."""
     flat = np.sort(np.concatenate([np.ravel(v) for v in values]))
     return flat.size < 2 or bool(np.min(np.diff(flat)) > gap)
+
+
+def gradient_of(fn: Callable[..., mg.Tensor], i: int = 0, seed: int = 0) -> Callable[..., mg.Tensor]:
+    """x -> d(sum(w * fn(x)))/d x_i, itself in the graph, for a fixed random weighting w of the output."""
+
+    def first(*xs: Any) -> mg.Tensor:
+        out = fn(*xs)
+        w = np.random.default_rng(seed).standard_normal(out.shape)
+        return mg.grad((out * w).sum(), xs[i], create_graph=True)[0]
+
+    return first
+
+
+def check_both_orders(fn: Callable[..., mg.Tensor], *xs: Any, atol: float = 1e-5, rtol: float = 1e-3) -> None:
+    """fn's gradient against finite differences, and the gradient of each input's gradient too."""
+    mg.gradcheck(fn, *xs, atol=atol, rtol=rtol)
+    for i, x in enumerate(xs):
+        if isinstance(x, mg.Tensor) and x.requires_grad:
+            mg.gradcheck(gradient_of(fn, i), *xs, atol=atol, rtol=rtol)
+
+
+def leaf(a: Any) -> mg.Tensor:
+    """A float64 leaf that requires a gradient."""
+    return mg.Tensor(np.array(a, dtype=np.float64), requires_grad=True)

@@ -15,8 +15,7 @@ import numpy as np
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from opcheck import check, sum_to, upstream_for
-from opchecks import check_both_orders, leaf
+from opcheck import check, check_both_orders, leaf, sum_to, upstream_for
 
 import minigrad as mg
 from minigrad import Tensor

@@ -5,7 +5,7 @@ import numpy as np
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from opchecks import check_both_orders, leaf
+from opcheck import check_both_orders, leaf
 
 import minigrad as mg
 from minigrad.testing import arrays, assert_grads_match, shapes
