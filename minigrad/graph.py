@@ -260,10 +260,7 @@ def draw_graph(
     drawn = _choose_nodes(tensors, max_nodes)
     ids = _NodeIds(drawn)
 
-    g = ComputationGraph(name="computation_graph")
-    g.attr(rankdir=rankdir, fontname="Helvetica", nodesep="0.25", ranksep="0.35", labelloc="b")
-    g.attr("node", fontname="Helvetica", fontsize="12", margin="0.08,0.04")
-    g.attr("edge", arrowsize="0.7", color="#444444")
+    g = _empty_graph(rankdir)
     norms = _draw_tensors(g, drawn, ids, show_values, show_grads)
     cut_ops = _draw_operations(g, drawn, ids)
 
@@ -272,6 +269,14 @@ def draw_graph(
         notes.append(_draw_cut(g, tensors, drawn, ids, cut_ops, max_nodes))
     not_finite = any(not math.isfinite(n) for n in norms)
     g.attr(label=_legend(bool(norms), not_finite, notes))
+    return g
+
+
+def _empty_graph(rankdir: str) -> ComputationGraph:
+    g = ComputationGraph(name="computation_graph")
+    g.attr(rankdir=rankdir, fontname="Helvetica", nodesep="0.25", ranksep="0.35", labelloc="b")
+    g.attr("node", fontname="Helvetica", fontsize="12", margin="0.08,0.04")
+    g.attr("edge", arrowsize="0.7", color="#444444")
     return g
 
 
