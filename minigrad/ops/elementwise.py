@@ -9,15 +9,40 @@ import numpy as np
 
 from minigrad.op import op
 from minigrad.ops.common import Operand, array_of, like
+from minigrad.parallel import elementwise
 from minigrad.tensor import Tensor
+
+# sigmoid, tanh, exp and relu run their forward functions and rules through `parallel.elementwise`: a
+# large array is done in cache-sized blocks shared among threads, bit for bit as the whole-array calls.
+# A rule writes only into an array it made: never into `g` or `out`, which the backward pass may share.
+
+
+def _floating(x: Any) -> bool:
+    return type(x) is np.ndarray and x.dtype.kind == "f"
+
+
+def _arrays(g: Any, *others: Any) -> bool:
+    """Whether a rule may take the blocked path: arrays (not Tensors, under create_graph) all like `g`."""
+    if type(g) is not np.ndarray:
+        return False
+    return all(type(a) is np.ndarray and a.shape == g.shape and a.dtype == g.dtype for a in others)
 
 
 @op
 def exp(x):
-    return np.exp(x)
+    if not _floating(x):  # an integer array or a number, in a rule: NumPy's own result
+        return np.exp(x)
+    return elementwise(lambda o, x: np.exp(x, out=o), np.empty_like(x), x)
 
 
-exp.defvjp(lambda g, out, x: g * out)  # d(e^x) = e^x dx
+def _exp_rule(g, out, x):
+    """d(e^x) = e^x dx."""
+    if _arrays(g, out):
+        return elementwise(lambda t, g, out: np.multiply(g, out, out=t), np.empty_like(g), g, out)
+    return g * out
+
+
+exp.defvjp(_exp_rule)
 
 
 @op
@@ -37,31 +62,73 @@ def sigmoid(x):
     quotient to exp(x). Its one flaw is that exp(-x) overflows for x < -709 (float64), where the true
     value is below the smallest double and 1 / inf = 0 is the right answer, so that overflow is silenced.
     """
-    s = np.negative(x, out=np.empty_like(x))
+    return elementwise(_sigmoid_into, np.empty_like(x), x)
+
+
+def _sigmoid_into(s, x):
+    # Four passes over one block while it is in the cache, all into the output: no temporary.
+    np.negative(x, out=s)
     with np.errstate(over="ignore"):
         np.exp(s, out=s)
-    s += 1
-    return np.reciprocal(s, out=s)
+    np.add(s, 1, out=s)
+    np.reciprocal(s, out=s)
 
 
-sigmoid.defvjp(lambda g, out, x: g * (out * (1 - out)))  # d sigmoid = sigmoid (1 - sigmoid) dx
+def _sigmoid_rule(g, out, x):
+    """d sigmoid = sigmoid (1 - sigmoid) dx: `g * (out * (1 - out))` in three passes and one array."""
+    if _arrays(g, out):
+        return elementwise(_sigmoid_grad_into, np.empty_like(g), g, out)
+    return g * (out * (1 - out))
+
+
+def _sigmoid_grad_into(t, g, out):
+    np.subtract(1, out, out=t)
+    np.multiply(out, t, out=t)
+    np.multiply(g, t, out=t)
+
+
+sigmoid.defvjp(_sigmoid_rule)
 
 
 @op
 def relu(x):
     """max(0, x); its derivative at exactly 0 is taken as 0, as PyTorch and the lab do."""
-    return np.maximum(x, 0)
+    if not _floating(x):  # an integer array or a number, in a rule: NumPy's own result
+        return np.maximum(x, 0)
+    return elementwise(lambda o, x: np.maximum(x, 0, out=o), np.empty_like(x), x)
 
 
-relu.defvjp(lambda g, out, x: g * (x > 0))
+def _relu_rule(g, out, x):
+    """The gradient passes where x > 0: `g * (x > 0)`."""
+    if _arrays(g, x):
+        return elementwise(lambda t, g, x: np.multiply(g, x > 0, out=t), np.empty_like(g), g, x)
+    return g * (x > 0)
+
+
+relu.defvjp(_relu_rule)
 
 
 @op
 def tanh(x):
-    return np.tanh(x)
+    if not _floating(x):  # an integer array or a number, in a rule: NumPy's own result
+        return np.tanh(x)
+    return elementwise(lambda o, x: np.tanh(x, out=o), np.empty_like(x), x)
 
 
-tanh.defvjp(lambda g, out, x: g * (1 - out * out))  # d tanh = (1 - tanh²) dx
+def _tanh_rule(g, out, x):
+    """d tanh = (1 - tanh²) dx: `g * (1 - out * out)` in three passes and one array."""
+    if _arrays(g, out):
+        return elementwise(_tanh_grad_into, np.empty_like(g), g, out)
+    return g * (1 - out * out)
+
+
+def _tanh_grad_into(t, g, out):
+    np.multiply(out, out, out=t)
+    np.subtract(1, t, out=t)
+    np.multiply(g, t, out=t)
+
+
+tanh.defvjp(_tanh_rule)
 
 
 @op
