@@ -25,15 +25,15 @@ import os
 import threading
 from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
-from typing import Any
 
 import numpy as np
 
 # 32,768 float64 elements are 256 KiB: a block and its output stay in a core's L2 cache.
 BLOCK = 32_768
-# Measured by benchmarks/threshold.py on the project's 2-core machines: a sigmoid of 2**16 elements
-# already gains from two threads; below 2**15 the hand-off to the pool costs more than it saves.
-MIN_SIZE = 65_536
+# Below this many elements an operation runs whole on the calling thread, as plain NumPy calls. Handing
+# a block to a thread costs tens of microseconds; a sigmoid of 2**15 elements takes about 0.5 ms on one
+# core (NumPy's float64 exp is not vectorised on AVX2). benchmarks/threshold.py measures it.
+MIN_SIZE = 32_768
 
 Kernel = Callable[..., None]
 
@@ -52,8 +52,8 @@ def _default_threads() -> int:
     return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
 
 
-class _Settings:
-    """The threads and threshold in force, and the pool (made on first use, and anew after a fork)."""
+class Settings:
+    """The threads, threshold and block size in force (`settings`), and the pool (made on first use)."""
 
     def __init__(self) -> None:
         self.threads = _default_threads()
@@ -74,12 +74,12 @@ class _Settings:
             return self.pool
 
 
-_settings = _Settings()
+settings = Settings()
 
 
 def num_threads() -> int:
     """How many threads (the calling one included) share a large elementwise operation."""
-    return _settings.threads
+    return settings.threads
 
 
 def configure(
@@ -94,18 +94,23 @@ def configure(
             raise ValueError(f"parallel.configure: {what} must be a whole number >= 1, got {value!r}")
     if block is not None and block % 64:
         raise ValueError(f"parallel.configure: block must be a multiple of 64 elements, got {block}")
-    old = {"threads": _settings.threads, "min_size": _settings.min_size, "block": _settings.block}
-    with _settings.lock:
-        if threads is not None and threads != _settings.threads:
-            _settings.threads = threads
-            if _settings.pool is not None:
-                _settings.pool.shutdown(wait=False)
-                _settings.pool = None
+    old = {"threads": settings.threads, "min_size": settings.min_size, "block": settings.block}
+    with settings.lock:
+        if threads is not None and threads != settings.threads:
+            settings.threads = threads
+            if settings.pool is not None:
+                settings.pool.shutdown(wait=False)
+                settings.pool = None
         if min_size is not None:
-            _settings.min_size = min_size
+            settings.min_size = min_size
         if block is not None:
-            _settings.block = block
+            settings.block = block
     return old
+
+
+def is_large(x: np.ndarray) -> bool:
+    """Whether `x` is at or over the threshold: worth blocks and threads (below, plain NumPy is faster)."""
+    return x.size >= settings.min_size
 
 
 def elementwise(kernel: Kernel, out: np.ndarray, *arrays: np.ndarray) -> np.ndarray:
@@ -116,18 +121,18 @@ def elementwise(kernel: Kernel, out: np.ndarray, *arrays: np.ndarray) -> np.ndar
     C-contiguous, run whole on the calling thread.
     """
     size = out.size
-    if size < _settings.min_size or not _all_contiguous(out, arrays):
+    if size < settings.min_size or not _all_contiguous(out, arrays):
         kernel(out, *arrays)
         return out
     flat_out = out.reshape(-1)
     flats = [a.reshape(-1) for a in arrays]
-    starts = range(0, size, _settings.block)
-    parts = min(_settings.threads, len(starts))
+    starts = range(0, size, settings.block)
+    parts = min(settings.threads, len(starts))
     # Each thread takes a run of neighbouring blocks; the calling thread takes the first run.
     runs = [starts[i * len(starts) // parts : (i + 1) * len(starts) // parts] for i in range(parts)]
     futures: list[Future[None]] = []
     if parts > 1:
-        pool = _settings.executor()
+        pool = settings.executor()
         for run in runs[1:]:
             # Each task runs in a copy of the caller's context, so np.errstate holds in the threads too.
             ctx = contextvars.copy_context()
@@ -139,7 +144,7 @@ def elementwise(kernel: Kernel, out: np.ndarray, *arrays: np.ndarray) -> np.ndar
 
 
 def _blocks(kernel: Kernel, starts: range, out: np.ndarray, arrays: list[np.ndarray]) -> None:
-    block = _settings.block
+    block = settings.block
     for start in starts:
         stop = start + block
         kernel(out[start:stop], *[a[start:stop] for a in arrays])
@@ -154,9 +159,4 @@ def _all_contiguous(out: np.ndarray, arrays: tuple[np.ndarray, ...]) -> bool:
     return True
 
 
-def owned_like(x: Any) -> np.ndarray:
-    """A new array of x's shape and dtype, C-ordered, for a kernel to write into."""
-    return np.empty(x.shape, dtype=x.dtype)
-
-
-__all__ = ["BLOCK", "MIN_SIZE", "configure", "elementwise", "num_threads", "owned_like"]
+__all__ = ["BLOCK", "MIN_SIZE", "Settings", "configure", "elementwise", "is_large", "num_threads", "settings"]

@@ -9,35 +9,38 @@ import numpy as np
 
 from minigrad.op import op
 from minigrad.ops.common import Operand, array_of, like
-from minigrad.parallel import elementwise
+from minigrad.parallel import elementwise, is_large
 from minigrad.tensor import Tensor
 
-# sigmoid, tanh, exp and relu run their forward functions and rules through `parallel.elementwise`: a
-# large array is done in cache-sized blocks shared among threads, bit for bit as the whole-array calls.
+# sigmoid, tanh, exp and relu hand a large array to `parallel.elementwise`: cache-sized blocks shared
+# among threads, each block's passes written into the one output, bit for bit as the whole-array calls.
+# Below the threshold they are plain NumPy expressions: on a small array NumPy's in-place calls (`out=`)
+# cost more than the allocations they save.
 # A rule writes only into an array it made: never into `g` or `out`, which the backward pass may share.
 
 
-def _floating(x: Any) -> bool:
-    return type(x) is np.ndarray and x.dtype.kind == "f"
+def _large(x: Any) -> bool:
+    """A floating array large enough for blocks and threads."""
+    return type(x) is np.ndarray and x.dtype.kind == "f" and is_large(x)
 
 
-def _arrays(g: Any, *others: Any) -> bool:
-    """Whether a rule may take the blocked path: arrays (not Tensors, under create_graph) all like `g`."""
-    if type(g) is not np.ndarray:
+def _large_like(g: Any, *others: Any) -> bool:
+    """Whether a rule takes the blocked path: large arrays (not Tensors, under create_graph) all like `g`."""
+    if not _large(g):
         return False
     return all(type(a) is np.ndarray and a.shape == g.shape and a.dtype == g.dtype for a in others)
 
 
 @op
 def exp(x):
-    if not _floating(x):  # an integer array or a number, in a rule: NumPy's own result
-        return np.exp(x)
-    return elementwise(lambda o, x: np.exp(x, out=o), np.empty_like(x), x)
+    if _large(x):
+        return elementwise(lambda o, x: np.exp(x, out=o), np.empty_like(x), x)
+    return np.exp(x)
 
 
 def _exp_rule(g, out, x):
     """d(e^x) = e^x dx."""
-    if _arrays(g, out):
+    if _large_like(g, out):
         return elementwise(lambda t, g, out: np.multiply(g, out, out=t), np.empty_like(g), g, out)
     return g * out
 
@@ -62,11 +65,15 @@ def sigmoid(x):
     quotient to exp(x). Its one flaw is that exp(-x) overflows for x < -709 (float64), where the true
     value is below the smallest double and 1 / inf = 0 is the right answer, so that overflow is silenced.
     """
-    return elementwise(_sigmoid_into, np.empty_like(x), x)
+    if _large(x):
+        return elementwise(_sigmoid_into, np.empty_like(x), x)
+    with np.errstate(over="ignore"):
+        e = np.exp(-x)
+    return 1 / (1 + e)
 
 
 def _sigmoid_into(s, x):
-    # Four passes over one block while it is in the cache, all into the output: no temporary.
+    # The same four passes over one block while it is in the cache, all into the output: no temporary.
     np.negative(x, out=s)
     with np.errstate(over="ignore"):
         np.exp(s, out=s)
@@ -76,7 +83,7 @@ def _sigmoid_into(s, x):
 
 def _sigmoid_rule(g, out, x):
     """d sigmoid = sigmoid (1 - sigmoid) dx: `g * (out * (1 - out))` in three passes and one array."""
-    if _arrays(g, out):
+    if _large_like(g, out):
         return elementwise(_sigmoid_grad_into, np.empty_like(g), g, out)
     return g * (out * (1 - out))
 
@@ -93,14 +100,14 @@ sigmoid.defvjp(_sigmoid_rule)
 @op
 def relu(x):
     """max(0, x); its derivative at exactly 0 is taken as 0, as PyTorch and the lab do."""
-    if not _floating(x):  # an integer array or a number, in a rule: NumPy's own result
-        return np.maximum(x, 0)
-    return elementwise(lambda o, x: np.maximum(x, 0, out=o), np.empty_like(x), x)
+    if _large(x):
+        return elementwise(lambda o, x: np.maximum(x, 0, out=o), np.empty_like(x), x)
+    return np.maximum(x, 0)
 
 
 def _relu_rule(g, out, x):
     """The gradient passes where x > 0: `g * (x > 0)`."""
-    if _arrays(g, x):
+    if _large_like(g, x):
         return elementwise(lambda t, g, x: np.multiply(g, x > 0, out=t), np.empty_like(g), g, x)
     return g * (x > 0)
 
@@ -110,14 +117,14 @@ relu.defvjp(_relu_rule)
 
 @op
 def tanh(x):
-    if not _floating(x):  # an integer array or a number, in a rule: NumPy's own result
-        return np.tanh(x)
-    return elementwise(lambda o, x: np.tanh(x, out=o), np.empty_like(x), x)
+    if _large(x):
+        return elementwise(lambda o, x: np.tanh(x, out=o), np.empty_like(x), x)
+    return np.tanh(x)
 
 
 def _tanh_rule(g, out, x):
     """d tanh = (1 - tanh²) dx: `g * (1 - out * out)` in three passes and one array."""
-    if _arrays(g, out):
+    if _large_like(g, out):
         return elementwise(_tanh_grad_into, np.empty_like(g), g, out)
     return g * (1 - out * out)
 
