@@ -10,26 +10,29 @@ What it measures
 ----------------
 1. A training step of the lab's network (float64, one example per column, sigmoid hidden and output
    layers, cross-entropy cost): forward, cost, the gradients of W1, b1, W2, b2 and a gradient-descent
-   update, at four sizes n_x × n_h × m. Three implementations:
+   update, at four sizes n_x × n_h × m. The implementations:
    - `numpy`: written by hand as a student writes it, with the lab's closed-form gradients
      (sigmoid as 1 / (1 + np.exp(-Z)), dZ2 = A2 - Y, dW2 = dZ2 @ A1.T / m, W1 = W1 - lr * dW1, ...);
    - `minigrad`: built from Tensor operations the way a user writes it (W1 @ X + b1, .sigmoid(),
      the cost through .log(), J.backward(), then `.data -= lr * .grad`);
    - `compiled`: the same cost as a function, `step = mg.compile(lab_loss)`, traced once and replayed
      on arrays (`J, grads = step(W1, b1, W2, b2, X, Y)`), then the same update;
-   - `torch`: the same Tensor code in PyTorch, float64, at 1 and at 2 threads; the better is reported.
-   The ratios of interest are minigrad / numpy and compiled / numpy, measured in the same process and
+   - `torch-Nt`: the same Tensor code in PyTorch, float64, at its default number of threads and at 1.
+   Every ratio is to the hand-written NumPy (or between two engines) measured in the same process and
    the same rounds.
-2. Per-operation overhead: a chain of 1,000 elementwise operations (cycling `x * c`, `+ d`, `exp`,
-   `log`, with c and d Python numbers, as a user writes constants) on a 1 × 1 and a 100 × 100 array.
-   minigrad's forward + backward (eager, and compiled) is held against NumPy's forward alone and
-   against PyTorch's forward + backward.
+2. Per-operation cost: a chain of 1,000 operations cycling `x + (-0.5)`, `x * 4.0`, `sigmoid(x)` (Python
+   numbers as constants, as users write them) on a 1 × 1 and a 100 × 100 array, forward, backward and
+   freeing, divided by 1,000. minigrad's (eager, and compiled) is held against NumPy's forward alone
+   and against PyTorch's forward + backward.
 3. A chain of 100,000 such operations, forward + backward, against the same chain in NumPy with its
    backward written by hand.
-4. Peak extra memory of one step (tracemalloc, which sees NumPy's allocations but not PyTorch's), at
-   every size.
+4. Peak extra memory of one step, two ways: tracemalloc (sees NumPy's arrays, not PyTorch's memory),
+   and the peak resident set (VmHWM, reset through /proc/self/clear_refs, minus VmRSS before the step)
+   in a fresh process per engine and size, with glibc told to return every freed block of 128 KiB or
+   more to the system (MALLOC_ENV), so that the resident set follows what is allocated: that one
+   counts NumPy's and PyTorch's memory alike, and is the one judged.
 
-Every target of issue 13 is printed beside its ratio with PASS or MISS, and listed at the end.
+Every target of issue 23 is printed beside its ratio with PASS or MISS, and listed at the end.
 
 How it measures
 ---------------

@@ -14,8 +14,7 @@ from minigrad.tensor import Tensor
 
 # sigmoid, tanh, exp and relu hand a large array to `parallel.elementwise`: cache-sized blocks shared
 # among threads, each block's passes written into the one output, bit for bit as the whole-array calls.
-# Below the threshold they are plain NumPy expressions: on a small array NumPy's in-place calls (`out=`)
-# cost more than the allocations they save.
+# Below the threshold they are the plain NumPy expressions they were.
 # A rule writes only into an array it made: never into `g` or `out`, which the backward pass may share.
 
 
@@ -65,15 +64,15 @@ def sigmoid(x):
     quotient to exp(x). Its one flaw is that exp(-x) overflows for x < -709 (float64), where the true
     value is below the smallest double and 1 / inf = 0 is the right answer, so that overflow is silenced.
     """
+    s = np.empty_like(x)
     if _large(x):
-        return elementwise(_sigmoid_into, np.empty_like(x), x)
-    with np.errstate(over="ignore"):
-        e = np.exp(-x)
-    return 1 / (1 + e)
+        return elementwise(_sigmoid_into, s, x)
+    _sigmoid_into(s, x)
+    return s
 
 
 def _sigmoid_into(s, x):
-    # The same four passes over one block while it is in the cache, all into the output: no temporary.
+    # Four passes, all into the output (no temporary); over one block at a time while it is in the cache.
     np.negative(x, out=s)
     with np.errstate(over="ignore"):
         np.exp(s, out=s)
