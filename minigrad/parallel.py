@@ -64,8 +64,9 @@ class Settings:
         self.pool_pid = -1
 
     def executor(self) -> ThreadPoolExecutor:
+        """The pool of `threads - 1` workers (the calling thread is the last), made anew in a forked child."""
         with self.lock:
-            # A forked child inherits the pool object but not its threads: it needs a pool of its own.
+            # A forked child inherits the pool object but not its threads.
             if self.pool is None or self.pool_pid != os.getpid():
                 self.pool = ThreadPoolExecutor(
                     max_workers=max(1, self.threads - 1), thread_name_prefix="minigrad"
