@@ -9,16 +9,43 @@ import numpy as np
 
 from minigrad.op import op
 from minigrad.ops.common import Operand, array_of, like
+from minigrad.parallel import elementwise, is_large
 from minigrad.tensor import Tensor
+
+# sigmoid, tanh, exp and relu hand a large array to `parallel.elementwise`: cache-sized blocks shared
+# among threads, each block's passes written into the one output, bit for bit as the whole-array calls.
+# Below the threshold they are the plain NumPy expressions they were.
+# A rule writes only into an array it made: never into `g` or `out`, which the backward pass may share.
+
+
+def _large(x: Any) -> bool:
+    """A floating array large enough for blocks and threads."""
+    return type(x) is np.ndarray and x.dtype.kind == "f" and is_large(x)
+
+
+def _large_like(g: Any, *others: Any) -> bool:
+    """Whether a rule takes the blocked path: large arrays (not Tensors, under create_graph) all like `g`."""
+    if not _large(g):
+        return False
+    return all(type(a) is np.ndarray and a.shape == g.shape and a.dtype == g.dtype for a in others)
 
 
 @op
 def exp(x):
     """`e ** x`, elementwise."""
+    if _large(x):
+        return elementwise(lambda o, x: np.exp(x, out=o), np.empty_like(x), x)
     return np.exp(x)
 
 
-exp.defvjp(lambda g, out, x: g * out)  # d(e^x) = e^x dx
+def _exp_rule(g, out, x):
+    """d(e^x) = e^x dx."""
+    if _large_like(g, out):
+        return elementwise(lambda t, g, out: np.multiply(g, out, out=t), np.empty_like(g), g, out)
+    return g * out
+
+
+exp.defvjp(_exp_rule)
 
 
 @op
@@ -38,34 +65,79 @@ def sigmoid(x):
     quotient to exp(x). Its one flaw is that exp(-x) overflows for x < -709 (float64), where the true
     value is below the smallest double and 1 / inf = 0 is the right answer, so that overflow is silenced.
     """
-    s = np.negative(x, out=np.empty_like(x))
+    s = np.empty_like(x)
+    if _large(x):
+        return elementwise(_sigmoid_into, s, x)
+    _sigmoid_into(s, x)
+    return s
+
+
+def _sigmoid_into(s, x):
+    # Four passes, all into the output (no temporary); over one block at a time while it is in the cache.
+    np.negative(x, out=s)
     with np.errstate(over="ignore"):
         np.exp(s, out=s)
-    s += 1
-    return np.reciprocal(s, out=s)
+    np.add(s, 1, out=s)
+    np.reciprocal(s, out=s)
 
 
-sigmoid.defvjp(lambda g, out, x: g * (out * (1 - out)))  # d sigmoid = sigmoid (1 - sigmoid) dx
+def _sigmoid_rule(g, out, x):
+    """d sigmoid = sigmoid (1 - sigmoid) dx: `g * (out * (1 - out))` in three passes and one array."""
+    if _large_like(g, out):
+        return elementwise(_sigmoid_grad_into, np.empty_like(g), g, out)
+    return g * (out * (1 - out))
+
+
+def _sigmoid_grad_into(t, g, out):
+    np.subtract(1, out, out=t)
+    np.multiply(out, t, out=t)
+    np.multiply(g, t, out=t)
+
+
+sigmoid.defvjp(_sigmoid_rule)
 
 
 @op
 def relu(x):
     """max(0, x); its derivative at exactly 0 is taken as 0, as PyTorch and the lab do."""
+    if _large(x):
+        return elementwise(lambda o, x: np.maximum(x, 0, out=o), np.empty_like(x), x)
     return np.maximum(x, 0)
 
 
-# Not `x > 0`: at x = NaN the gradient passes (a NaN in the forward pass is not hidden in the backward),
-# as PyTorch's relu does.
-relu.defvjp(lambda g, out, x: g * ~(x <= 0))
+def _relu_rule(g, out, x):
+    """The gradient passes where x > 0, and at NaN (a NaN of the forward pass is not hidden in the
+    backward, as in PyTorch): `g * ~(x <= 0)`."""
+    if _large_like(g, x):
+        return elementwise(lambda t, g, x: np.multiply(g, ~(x <= 0), out=t), np.empty_like(g), g, x)
+    return g * ~(x <= 0)
+
+
+relu.defvjp(_relu_rule)
 
 
 @op
 def tanh(x):
     """The hyperbolic tangent, elementwise."""
+    if _large(x):
+        return elementwise(lambda o, x: np.tanh(x, out=o), np.empty_like(x), x)
     return np.tanh(x)
 
 
-tanh.defvjp(lambda g, out, x: g * (1 - out * out))  # d tanh = (1 - tanh²) dx
+def _tanh_rule(g, out, x):
+    """d tanh = (1 - tanh²) dx: `g * (1 - out * out)` in three passes and one array."""
+    if _large_like(g, out):
+        return elementwise(_tanh_grad_into, np.empty_like(g), g, out)
+    return g * (1 - out * out)
+
+
+def _tanh_grad_into(t, g, out):
+    np.multiply(out, out, out=t)
+    np.subtract(1, t, out=t)
+    np.multiply(g, t, out=t)
+
+
+tanh.defvjp(_tanh_rule)
 
 
 @op
