@@ -50,8 +50,12 @@ def round(x, decimals=0):
     return np.round(x, decimals)
 
 
-for _step in (sign, floor, ceil, trunc, rint, round):
-    _step.defvjp(_flat)
+sign.defvjp(_flat)
+floor.defvjp(_flat)
+ceil.defvjp(_flat)
+trunc.defvjp(_flat)
+rint.defvjp(_flat)
+round.defvjp(_flat)
 
 
 @op
