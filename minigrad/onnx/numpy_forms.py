@@ -62,8 +62,9 @@ def log1p_of(g: Emitter, x: Ref) -> str:
     """log(1 + x), exact to rounding for small x too (Goldberg): log(u) x / (u - 1) with u = 1 + x."""
     u = g.node("Add", g.like(1), x)
     ratio = g.node("Div", g.node("Mul", g.node("Log", u), x), g.node("Sub", u, g.like(1)))
-    exact = g.node("Or", g.node("Equal", u, g.like(1)), g.node("IsInf", u))  # log1p(inf) = inf
-    return _where(g, exact, g.node("Where", g.node("IsInf", u), u, x), ratio)
+    infinite = g.node("IsInf", u, detect_negative=0)  # log1p(inf) = inf; log1p(-inf) stays NaN
+    exact = g.node("Or", g.node("Equal", u, g.like(1)), infinite)
+    return _where(g, exact, g.node("Where", infinite, u, x), ratio)
 
 
 def expm1_of(g: Emitter, x: Ref) -> str:
@@ -180,16 +181,23 @@ def arccos(g: Emitter, x: Value) -> str:
     return g.node("Mul", g.like(2), atan_of(g, half))
 
 
+def _negative(g: Emitter, x: Value) -> str:
+    """x < 0, or x = -0.0 (whose reciprocal is -inf): the sign that np.arctan2 reads off a zero too."""
+    return g.node("Or", g.node("Less", x, g.like(0)), g.node("Less", g.node("Reciprocal", x), g.like(0)))
+
+
 @built_in("arctan2")
 def arctan2(g: Emitter, y: Value, x: Value) -> str:
-    # arctan(y / x), moved by ±π to the quadrant of (x, y); on the vertical axis ±π/2, at the origin 0.
+    # arctan(y / x), turned by ±π (the sign of y's) where x is negative; on the vertical axis ±π/2; at
+    # the origin ±0 or ±π by the signs of the zeros, as C's atan2.
     ratio = g.node("Div", y, x)
     angle = g.node("Atan", ratio) if y.dtype == np.float32 else atan_of(g, ratio)
-    below = g.node("Less", y, g.like(0))
-    turn = _where(g, below, g.like(-math.pi), g.like(math.pi))
+    turn = _where(g, _negative(g, y), g.like(-math.pi), g.like(math.pi))
     angle = _where(g, g.node("Less", x, g.like(0)), g.node("Add", angle, turn), angle)
     vertical = g.node("Mul", g.node("Sign", y), g.like(math.pi / 2))
-    return _where(g, g.node("Equal", x, g.like(0)), vertical, angle)
+    origin = _where(g, _negative(g, x), turn, y)
+    on_axis = _where(g, g.node("Equal", y, g.like(0)), origin, vertical)
+    return _where(g, g.node("Equal", x, g.like(0)), on_axis, angle)
 
 
 @built_in("sinh")
@@ -233,7 +241,8 @@ def arccosh(g: Emitter, x: Value) -> str:
     t = g.node("Sub", x, g.like(1))
     root = g.node("Sqrt", g.node("Add", g.node("Mul", g.like(2), t), g.node("Mul", t, t)))
     far = g.node("Add", g.node("Log", x), g.like(math.log(2)))
-    return _where(g, g.node("Greater", x, g.like(1e8)), far, log1p_of(g, g.node("Add", t, root)))
+    value = _where(g, g.node("Greater", x, g.like(1e8)), far, log1p_of(g, g.node("Add", t, root)))
+    return _where(g, g.node("Less", x, g.like(1)), g.like(math.nan), value)  # below 1 (and -inf): NaN
 
 
 @built_in("arctanh")
@@ -319,8 +328,8 @@ def imag(g: Emitter, x: Value) -> str:
 
 @built_in("angle")
 def angle(g: Emitter, x: Value) -> str:
-    # π below 0, else 0 (NaN stays NaN).
-    turned = _where(g, g.node("Less", x, g.like(0)), g.like(math.pi), _zeros(g, x))
+    # π below 0 and at -0.0, else 0 (NaN stays NaN), as np.angle.
+    turned = _where(g, _negative(g, x), g.like(math.pi), _zeros(g, x))
     return _where(g, g.node("IsNaN", x), x, turned)
 
 
