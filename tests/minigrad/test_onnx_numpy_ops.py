@@ -282,3 +282,26 @@ def test_a_sequential_modules_training_step_with_relu_and_cross_entropy():
         J = loss(*tensors, mg.Tensor(xs), mg.Tensor(onehot))
         J.backward()
         assert_same(run(proto, *(p.data for p in weights), xs, onehot), [J.data, *(t.grad for t in tensors)])
+
+
+@pytest.mark.parametrize(
+    "mask, numpy",
+    [
+        (mg.ops.is_less, np.less),
+        (mg.ops.is_less_equal, np.less_equal),
+        (mg.ops.is_equal, np.equal),
+        (mg.ops.is_greater_equal, np.greater_equal),
+    ],
+)
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+def test_the_mask_operations_are_numpys_comparisons_with_no_gradient(mask, numpy, dtype):
+    a = np.array([-1.0, 0.0, -0.0, 2.0, np.nan, np.inf], dtype=dtype)
+    b = np.array([0.0, 0.0, 0.0, 1.0, 0.0, np.inf], dtype=dtype)
+    x = mg.Tensor(a, requires_grad=True)
+    out = mask(x, b)
+    assert out.dtype == dtype
+    np.testing.assert_array_equal(out.data, numpy(a, b).astype(dtype))
+    (dx,) = mg.grad((out * x).sum(), [x])  # the mask is a constant factor: d(mask x) = mask
+    np.testing.assert_array_equal(dx, numpy(a, b).astype(dtype))
+    with np.errstate(invalid="ignore"):
+        check(lambda a, b: mask(a, b), a, b, others=(b, a))
