@@ -142,9 +142,15 @@ def is_greater_equal(a, b):
     return _as_mask(np.greater_equal(a, b), a, b)
 
 
-for _comparison in (is_less, is_less_equal, is_equal, is_greater_equal):
-    # A mask is flat wherever it has a derivative: no gradient reaches either operand.
-    _comparison.defvjp(lambda g, out, a, b: (None, None))
+def _no_gradient(g, out, a, b):
+    """A mask is flat wherever it has a derivative: no gradient reaches either operand."""
+    return None, None
+
+
+is_less.defvjp(_no_gradient)
+is_less_equal.defvjp(_no_gradient)
+is_equal.defvjp(_no_gradient)
+is_greater_equal.defvjp(_no_gradient)
 
 
 real.defvjp(lambda g, out, x: g)
