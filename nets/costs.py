@@ -107,19 +107,16 @@ def _logistic_loss_dz(g, out, z, y):
 
     Its three terms are summed in the order the backward pass summed them when the cost was built from
     those operations, so that gradients, and the runs that follow them, are the same to the last bit.
+    The mask `positive` is an operation (no gradient): under create_graph it is part of the graph, so
+    that an exported training step finds it again from each new Z.
     """
-    positive = (_values(z) >= 0).astype(_values(z).dtype)
+    positive = mg.ops.is_greater_equal(z, 0)
     sign = 2 * positive - 1
     e = mg.exp(-(z * sign))
     return (-((g / (1 + e)) * e) * sign + -g * y) + g * positive
 
 
 logistic_loss.defvjp(_logistic_loss_dz, lambda g, out, z, y: -g * z)
-
-
-def _values(x: ArrayOrTensor) -> np.ndarray:
-    """An array, or a Tensor's values: the rule's masks, constants under `create_graph` too."""
-    return x.data if isinstance(x, Tensor) else np.asarray(x)
 
 
 def compute_multiclass_cost(Z: Tensor, Y: ArrayOrTensor) -> Tensor:

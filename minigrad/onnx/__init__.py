@@ -14,6 +14,7 @@ try:
 except ImportError:
     raise ImportError('minigrad.onnx needs the onnx package: pip install "minigrad[onnx]"') from None
 
+from minigrad.onnx import nn_forms, numpy_forms  # noqa: F401  (they fill the table of forms)
 from minigrad.onnx.emitter import OPSET, Emitter, ExportError, Value
 from minigrad.onnx.forms import form, register
 from minigrad.onnx.model import export

@@ -32,7 +32,7 @@ BUILT_IN: dict[str, tuple[Form, str]] = {}
 REGISTERED: dict[str, Form] = {}
 
 
-def _built_in(*names: str, module: str = "minigrad.ops") -> Callable[[Form], Form]:
+def built_in(*names: str, module: str = "minigrad.ops") -> Callable[[Form], Form]:
     def enter(fn: Form) -> Form:
         for name in names:
             BUILT_IN[name] = (fn, module)
@@ -104,7 +104,7 @@ for _name, _op_type in {**_BINARY, **_UNARY}.items():
     BUILT_IN[_name] = (_operator(_op_type), "minigrad.ops")
 
 
-@_built_in("sigmoid")
+@built_in("sigmoid")
 def sigmoid(g: Emitter, x: Value) -> str:
     # 1 / (1 + e^-x), as minigrad computes it: exact to rounding for every x. onnxruntime's Sigmoid
     # loses the tail (float64: 4e-8 relative at x = -20, and 0 instead of 4e-18 at x = -40).
@@ -112,7 +112,7 @@ def sigmoid(g: Emitter, x: Value) -> str:
     return g.node("Reciprocal", g.node("Add", e, g.like(1)))
 
 
-@_built_in("pow")
+@built_in("pow")
 def pow(g: Emitter, x: Value, *, exponent: float) -> str:
     return g.node("Pow", x, g.like(exponent))
 
@@ -120,31 +120,31 @@ def pow(g: Emitter, x: Value, *, exponent: float) -> str:
 # ----- linear algebra --------------------------------------------------------------------------
 
 
-@_built_in("matmul")
+@built_in("matmul")
 def matmul(g: Emitter, a: Value, b: Value) -> str:
     return g.node("MatMul", a, b)  # `mg.matmul` makes 1-D operands 2-D with reshapes first
 
 
-@_built_in("transpose")
+@built_in("transpose")
 def transpose(g: Emitter, x: Value, axes: Any = None) -> str:
     perm = list(reversed(range(x.ndim))) if axes is None else [int(a) % x.ndim for a in axes]
     return g.node("Transpose", x, perm=perm) if x.ndim > 1 else g.node("Identity", x)
 
 
-@_built_in("matrix_transpose")
+@built_in("matrix_transpose")
 def matrix_transpose(g: Emitter, x: Value) -> str:
     perm = [*range(x.ndim - 2), x.ndim - 1, x.ndim - 2]
     return g.node("Transpose", x, perm=perm)
 
 
-@_built_in("reshape")
+@built_in("reshape")
 def reshape(g: Emitter, x: Value, *, shape: tuple[int, ...]) -> str:
     # The shape as given (a -1 stays -1, so that a batch axis may vary); ONNX reads a 0 as "keep this
     # axis" unless told that it means a length of 0.
     return g.node("Reshape", x, g.ints(shape), allowzero=int(0 in shape))
 
 
-@_built_in("broadcast_to")
+@built_in("broadcast_to")
 def broadcast_to(g: Emitter, x: Value, *, shape: tuple[int, ...]) -> str:
     return g.node("Expand", x, g.ints(shape))
 
@@ -158,8 +158,9 @@ def _axes(axis: Any, ndim: int) -> tuple[int, ...] | None:
     return tuple(int(a) % ndim for a in (axis if isinstance(axis, tuple | list) else (axis,)))
 
 
-def _reduce(op_type: str) -> Form:
-    """ReduceSum, ReduceMean, ...: the axes as an input (opset 18); no axes reduces every axis."""
+def reduce_form(op_type: str) -> Form:
+    """The form of a reduction: ReduceSum, ReduceMean, ... with the axes as an input (opset 18); no
+    axes reduces every axis."""
 
     def reduction(g: Emitter, x: Value, axis: Any = None, keepdims: bool = False) -> str:
         axes = _axes(axis, x.ndim)
@@ -179,18 +180,18 @@ for _name, _op_type in {
     "min": "ReduceMin",
     "logsumexp": "ReduceLogSumExp",
 }.items():
-    BUILT_IN[_name] = (_reduce(_op_type), "minigrad.ops")
+    BUILT_IN[_name] = (reduce_form(_op_type), "minigrad.ops")
 
 
 # ----- more elementwise ---------------------------------------------------------------------------
 
 
-@_built_in("where")
+@built_in("where")
 def where(g: Emitter, a: Value, b: Value, *, condition: np.ndarray) -> str:
     return g.node("Where", g.constant(np.asarray(condition, dtype=bool)), a, b)
 
 
-@_built_in("clip")
+@built_in("clip")
 def clip(g: Emitter, x: Value, *, low: Any, high: Any) -> str:
     # min(max(x, low), high), as np.clip, for scalar and array bounds alike. Not ONNX's Clip: onnxruntime's
     # Relu-Clip fusion refuses a float64 Clip after a Relu ("Unexpected data type for Clip 'min' input").
@@ -240,7 +241,7 @@ def _positions(shape: tuple[int, ...], index: Any) -> np.ndarray:
     return np.arange(math.prod(shape), dtype=np.int64).reshape(shape)[index]
 
 
-@_built_in("getitem")
+@built_in("getitem")
 def getitem(g: Emitter, x: Value, *, index: Any) -> str:
     parts = _basic(index)
     if parts is None:  # integer arrays and masks: the picked positions, a constant of the trace
@@ -296,7 +297,7 @@ def _without_ellipsis(parts: tuple[Any, ...], fill: int) -> tuple[Any, ...]:
     return (*parts[:at], *(slice(None),) * fill, *parts[at + 1 :])
 
 
-@_built_in("scatter_add")
+@built_in("scatter_add")
 def scatter_add(g: Emitter, grad: Value, *, shape: tuple[int, ...], index: Any) -> str:
     # Zeros, with each element of `grad` added at the flat position its index names: repeated
     # positions add up, as np.add.at.
@@ -312,23 +313,23 @@ def scatter_add(g: Emitter, grad: Value, *, shape: tuple[int, ...], index: Any) 
     return g.node("Reshape", added, g.ints(shape), allowzero=int(0 in shape))
 
 
-@_built_in("concatenate")
+@built_in("concatenate")
 def concatenate(g: Emitter, *xs: Value, axis: int = 0) -> str:
     return g.node("Concat", *xs, axis=int(axis) % g.out.ndim)
 
 
-@_built_in("stack")
+@built_in("stack")
 def stack(g: Emitter, *xs: Value, axis: int = 0) -> str:
     at = int(axis) % g.out.ndim
     return g.node("Concat", *(g.node("Unsqueeze", x, g.ints([at])) for x in xs), axis=at)
 
 
-@_built_in("expand_dims")
+@built_in("expand_dims")
 def expand_dims(g: Emitter, x: Value, *, axis: Any) -> str:
     return g.node("Unsqueeze", x, g.ints(_axes(axis, g.out.ndim)))
 
 
-@_built_in("squeeze")
+@built_in("squeeze")
 def squeeze(g: Emitter, x: Value, axis: Any = None) -> str:
     axes = _axes(axis, x.ndim) if axis is not None else tuple(i for i, n in enumerate(x.shape) if n == 1)
     return g.node("Squeeze", x, g.ints(axes)) if axes else g.node("Identity", x)
@@ -337,7 +338,7 @@ def squeeze(g: Emitter, x: Value, axis: Any = None) -> str:
 # ----- the networks' costs ------------------------------------------------------------------------
 
 
-@_built_in("logistic_loss", module="nets.costs")
+@built_in("logistic_loss", module="nets.costs")
 def logistic_loss(g: Emitter, z: Value, y: Value) -> str:
     # softplus(z) - y z, written as nets.costs computes it: max(z, 0) + log(1 + e^(-|z|)) - y z.
     e = g.node("Exp", g.node("Neg", g.node("Abs", z)))

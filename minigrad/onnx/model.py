@@ -223,8 +223,8 @@ def _same_graph(graph: Graph, other: Graph, what: str) -> None:
                 f"{_reader(graph, a.name)}) changed when traced with {what}: it was read off the "
                 "traced values, and the exported graph would keep it fixed. A mask or a size computed "
                 "from a tensor does this, in the function or in a rule that reads its inputs' values "
-                "(relu, abs, maximum, max, clip: gradients=True cannot export those); write it with "
-                "minigrad operations, or pass it in as an argument"
+                "(build a rule's mask with mg.ops.is_less, is_equal, ...: operations, so that it is "
+                "part of the graph); write it with minigrad operations, or pass it in as an argument"
             )
 
 

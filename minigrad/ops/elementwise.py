@@ -8,7 +8,8 @@ from typing import Any
 import numpy as np
 
 from minigrad.op import op
-from minigrad.ops.common import Operand, array_of, like
+from minigrad.ops.common import Operand, array_of
+from minigrad.ops.rounding import is_equal, is_greater_equal, is_less, is_less_equal, sign
 from minigrad.parallel import elementwise, is_large
 from minigrad.tensor import Tensor
 
@@ -106,11 +107,12 @@ def relu(x):
 
 
 def _relu_rule(g, out, x):
-    """The gradient passes where x > 0, and at NaN (a NaN of the forward pass is not hidden in the
-    backward, as in PyTorch): `g * ~(x <= 0)`."""
+    """`g * (1 - [x <= 0])`, not `[x > 0]`: at x = NaN the gradient passes (a NaN in the forward pass is
+    not hidden in the backward), as PyTorch's relu does. The mask is an operation, so that under
+    create_graph it is part of the graph; a large array on an ordinary pass takes the blocked path."""
     if _large_like(g, x):
         return elementwise(lambda t, g, x: np.multiply(g, ~(x <= 0), out=t), np.empty_like(g), g, x)
-    return g * ~(x <= 0)
+    return g * (1 - is_less_equal(x, 0))
 
 
 relu.defvjp(_relu_rule)
@@ -147,7 +149,7 @@ def abs(x):
 
 
 # d|x| = sign(x) dx; sign(0) = 0, so abs'(0) = 0 as in PyTorch.
-abs.defvjp(lambda g, out, x: g * like(np.sign(array_of(x)), g))
+abs.defvjp(lambda g, out, x: g * sign(x))
 
 
 @op
@@ -159,13 +161,11 @@ def sqrt(x):
 sqrt.defvjp(lambda g, out, x: g / (2 * out))  # d sqrt(x) = dx / (2 sqrt(x))
 
 
-def _share(a: Any, b: Any, out: Any) -> np.ndarray:
+def _share(a: Any, b: Any) -> Any:
     """1 where `a` won, 0 where it lost, 1/2 where `a == b`: a tie splits the gradient evenly, as PyTorch.
-    Where either is NaN, both get the whole gradient, as PyTorch's: the NaN is not hidden."""
-    a, b = array_of(a), array_of(b)
-    share = (a > b) + 0.5 * (a == b)
-    nan = np.isnan(a) | np.isnan(b)
-    return like(np.where(nan, 1.0, share) if nan.any() else share, out)
+    Where either is NaN, both get the whole gradient, as PyTorch's: the NaN is not hidden (NaN compares
+    false, so nothing is taken away from the 1)."""
+    return 1 - is_less(a, b) - 0.5 * is_equal(a, b)
 
 
 @op
@@ -175,8 +175,8 @@ def maximum(a, b):
 
 
 maximum.defvjp(
-    lambda g, out, a, b: g * _share(a, b, out),  # the larger input gets g
-    lambda g, out, a, b: g * _share(b, a, out),
+    lambda g, out, a, b: g * _share(a, b),  # the larger input gets g
+    lambda g, out, a, b: g * _share(b, a),
 )
 
 
@@ -187,8 +187,8 @@ def minimum(a, b):
 
 
 minimum.defvjp(
-    lambda g, out, a, b: g * _share(b, a, out),  # the smaller input gets g
-    lambda g, out, a, b: g * _share(a, b, out),
+    lambda g, out, a, b: g * _share(b, a),  # the smaller input gets g
+    lambda g, out, a, b: g * _share(a, b),
 )
 
 
@@ -216,16 +216,14 @@ def _clip(x, *, low, high):
 
 
 # The gradient passes where low <= x <= high (at a bound too, as PyTorch); the bounds are constants.
-_clip.defvjp(lambda g, out, x, *, low, high: _where(g, 0, condition=_inside(array_of(x), low, high)))
+_clip.defvjp(lambda g, out, x, *, low, high: g * _inside(x, low, high))
 
 
-def _inside(x: np.ndarray, low: Any, high: Any) -> np.ndarray:
-    inside = np.ones(x.shape, dtype=bool)
-    if low is not None:
-        inside &= x >= low
-    if high is not None:
-        inside &= x <= high
-    return inside
+def _inside(x: Any, low: Any, high: Any) -> Any:
+    """1 where `low <= x <= high` (a bound of None holds everywhere), else 0 (and at NaN): a mask."""
+    above = 1 if low is None else is_greater_equal(x, low)
+    below = 1 if high is None else is_less_equal(x, high)
+    return above * below
 
 
 def clip(x: Operand, min: Any = None, max: Any = None) -> Tensor:

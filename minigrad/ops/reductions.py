@@ -10,8 +10,9 @@ from typing import Any
 import numpy as np
 
 from minigrad.op import op
-from minigrad.ops.common import array_of, like, normalise_axes
+from minigrad.ops.common import normalise_axes
 from minigrad.ops.elementwise import exp
+from minigrad.ops.rounding import is_equal
 from minigrad.ops.shape import broadcast_to
 
 
@@ -84,10 +85,11 @@ def min(x, axis=None, keepdims=False):
 
 
 def _extremum_vjp(g, out, x, axis=None, keepdims=False, name="max"):
-    """The elements equal to the max (or min) share its gradient equally, as `torch.amax`."""
-    ties = array_of(x) == array_of(_kept(out, x, axis, keepdims))
-    share = ties / np.add.reduce(ties, axis=normalise_axes(x, axis, name), keepdims=True)
-    return _spread(g, x, axis, keepdims, name) * like(share, out)
+    """The elements equal to the max (or min) share its gradient equally, as `torch.amax`. The ties are a
+    mask operation, so that under create_graph they are found again from new inputs."""
+    ties = is_equal(x, _kept(out, x, axis, keepdims))
+    share = ties / sum(ties, axis=normalise_axes(x, axis, name), keepdims=True)
+    return _spread(g, x, axis, keepdims, name) * share
 
 
 max.defvjp(_extremum_vjp)

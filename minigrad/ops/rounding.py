@@ -1,5 +1,11 @@
 """Steps and remainders, each forward beside its rule: sign, floor, ceil, trunc, rint, round (all with
-gradient 0, as autograd and PyTorch), remainder / mod, fmod, and real / conj of real data (identity)."""
+gradient 0, as autograd and PyTorch), remainder / mod, fmod, and real / conj of real data (identity).
+
+Also the comparisons as masks, `is_less(a, b)` ... : 1.0 where the relation holds, else 0.0, with no
+gradient. The rules that pass a gradient only where an input won (relu, abs, maximum, max, clip) build
+their masks from these, so that under `create_graph=True` the mask is an operation of the graph, computed
+again from new inputs (an exported training step), not a constant read off the values it was traced with.
+On an ordinary backward pass they are given arrays and return arrays: NumPy's comparison, as before."""
 
 from __future__ import annotations
 
@@ -109,6 +115,48 @@ def angle(x):
     return np.angle(x)
 
 
+def _as_mask(holds: np.ndarray, a, b) -> np.ndarray:
+    """A comparison's booleans as 0.0 and 1.0, in the dtype of `a` (a float32 x beside a float64 bound
+    stays float32, so that its gradient does too), or of both where `a` is no floating array."""
+    dtype = a.dtype if isinstance(a, np.ndarray) and a.dtype.kind == "f" else np.result_type(a, b)
+    return holds.astype(dtype if dtype.kind == "f" else np.float64)
+
+
+@op
+def is_less(a, b):
+    """1.0 where `a < b`, else 0.0 (NaN compares false): a mask, with no gradient."""
+    return _as_mask(np.less(a, b), a, b)
+
+
+@op
+def is_less_equal(a, b):
+    """1.0 where `a <= b`, else 0.0 (NaN compares false): a mask, with no gradient."""
+    return _as_mask(np.less_equal(a, b), a, b)
+
+
+@op
+def is_equal(a, b):
+    """1.0 where `a == b`, else 0.0 (NaN compares false): a mask, with no gradient."""
+    return _as_mask(np.equal(a, b), a, b)
+
+
+@op
+def is_greater_equal(a, b):
+    """1.0 where `a >= b`, else 0.0 (NaN compares false): a mask, with no gradient."""
+    return _as_mask(np.greater_equal(a, b), a, b)
+
+
+def _no_gradient(g, out, a, b):
+    """A mask is flat wherever it has a derivative: no gradient reaches either operand."""
+    return None, None
+
+
+is_less.defvjp(_no_gradient)
+is_less_equal.defvjp(_no_gradient)
+is_equal.defvjp(_no_gradient)
+is_greater_equal.defvjp(_no_gradient)
+
+
 real.defvjp(lambda g, out, x: g)
 imag.defvjp(_flat)
 angle.defvjp(_flat)
@@ -122,6 +170,10 @@ __all__ = [
     "floor",
     "fmod",
     "imag",
+    "is_equal",
+    "is_greater_equal",
+    "is_less",
+    "is_less_equal",
     "mod",
     "real",
     "remainder",

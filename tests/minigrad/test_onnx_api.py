@@ -171,12 +171,29 @@ def test_a_value_read_while_tracing_is_refused_not_frozen():
         mg.onnx.export(lambda x: x[x.data > 0], X)  # a mask made from the data: not caught by the trace
 
 
-def test_gradients_of_a_rule_that_reads_a_mask_are_refused_not_frozen():
-    W = mg.Tensor(X, requires_grad=True)
-    with pytest.raises(ExportError, match="gradients"):
-        mg.onnx.export(lambda W: mg.relu(W).sum(), W, gradients=True)
-    with pytest.raises(ExportError, match="read off the traced values"):
-        mg.onnx.export(lambda W: mg.maximum(W, 0.5).sum(), W, gradients=True)
+@pytest.mark.parametrize(
+    "fn",
+    [
+        lambda W: mg.relu(W).sum(),
+        lambda W: mg.abs(W).sum(),
+        lambda W: (mg.maximum(W, 0.5) * W).sum(),
+        lambda W: mg.minimum(W, W.T.sum(axis=1)).sum(),
+        lambda W: (mg.max(W, axis=1) ** 2).sum(),
+        lambda W: mg.min(W).sum(),
+        lambda W: (mg.clip(W, -0.5, 0.7) * W).sum(),
+    ],
+    ids=["relu", "abs", "maximum", "minimum", "max", "min", "clip"],
+)
+def test_gradients_through_a_rules_mask_are_exported_and_hold_at_other_values(fn):
+    # The masks are operations (is_less_equal, is_equal, ...): computed again from each run's values,
+    # ties included (rounded values tie at 0 and among themselves), not frozen at the traced ones.
+    W = X.reshape(3, 4)
+    proto = mg.onnx.export(fn, mg.Tensor(W, requires_grad=True), gradients=True)
+    for values in (W, -W, np.round(W), np.zeros_like(W)):
+        t = mg.Tensor(values, requires_grad=True)
+        J = fn(t)
+        J.backward()
+        assert_same(run(proto, values), [J.data, t.grad])
 
 
 def test_gradients_need_one_element_and_an_argument_that_requires_one():

@@ -136,3 +136,58 @@ def test_export_refuses_a_wrong_file_name_and_says_what_to_install_without_onnx(
     monkeypatch.setitem(sys.modules, "onnx", None)  # as if it were not installed
     with pytest.raises(UsageError, match=r'pip install "minigrad\[onnx\]"'):
         check_export(tmp_path / "model.onnx")
+
+
+def _node_counts(proto):
+    counts = {}
+    for node in proto.graph.node:
+        counts[node.op_type] = counts.get(node.op_type, 0) + 1
+    return counts
+
+
+def test_the_digits_training_step_with_relu_exports_the_engines_gradients():
+    # relu's mask is an operation now: the exported step holds at other parameters and examples too.
+    X, labels = dg.load_digits()
+    parameters = dg.initialize_parameters([X.shape[0], 16, 10], "he", seed=0)
+    names = sorted(parameters)
+    step = dg.make_step("relu")
+
+    def cost(*args):
+        *weights, X, Y = args
+        return step(dict(zip(names, weights)), X, Y)
+
+    def eager(parameters, X, Y):
+        leaves = {k: mg.Tensor(v, requires_grad=True) for k, v in parameters.items()}
+        J = step(leaves, X, Y)
+        J.backward()
+        return [J.data, *(leaves[k].grad for k in names)]
+
+    args = [mg.Tensor(parameters[k], requires_grad=True, name=k) for k in names]
+    Y = dg.one_hot(labels, 10)
+    proto = mg.onnx.export(
+        cost, (*args, mg.Tensor(X[:, :64], name="X"), mg.Tensor(Y[:, :64], name="Y")), gradients=True
+    )
+    assert [o.name for o in proto.graph.output][1:] == [f"grad_{k}" for k in names]
+    assert _node_counts(proto).get("LessOrEqual", 0) >= 1  # relu's mask, computed in the graph
+    flipped = {k: -v for k, v in parameters.items()}
+    for params, columns in ((parameters, slice(0, 64)), (flipped, slice(64, 128))):
+        got = outputs(proto, **params, X=X[:, columns], Y=Y[:, columns])
+        want = eager(params, X[:, columns], Y[:, columns])
+        for k, (g, w) in enumerate(zip(got, want)):
+            np.testing.assert_allclose(g, w, rtol=1e-12, atol=1e-15, err_msg=f"output {k}")
+
+
+def test_the_labs_relu_step_from_logits_exports_the_engines_gradients():
+    parameters, X, Y = lab_problem("relu")
+    keys = ("W1", "b1", "W2", "b2")
+
+    def cost(W1, b1, W2, b2, X, Y):
+        _, cache = tl.forward_propagation(X, {"W1": W1, "b1": b1, "W2": W2, "b2": b2}, "relu")
+        return tl.compute_cost_from_logits(cache["Z2"], Y)
+
+    args = [mg.Tensor(parameters[k], requires_grad=True, name=k) for k in keys]
+    proto = mg.onnx.export(cost, (*args, mg.Tensor(X, name="X"), mg.Tensor(Y, name="Y")), gradients=True)
+    _, *grads = outputs(proto, **parameters, X=X, Y=Y)
+    engine = tl.autograd_gradients(parameters, X, Y, "relu")
+    for name, g in zip(keys, grads):
+        np.testing.assert_allclose(g, engine["d" + name], rtol=1e-12, atol=1e-15, err_msg=name)
