@@ -22,7 +22,7 @@ import numpy as np
 
 from minigrad.mode import state
 from minigrad.op import NO_OPTIONS, Op
-from minigrad.tensor import Tensor, as_array, changed_after, creation_number
+from minigrad.tensor import Tensor, as_array, changed_after, creation_number, last_write
 
 # `(operation, input slots, options, output slot, wanted)`: one operation of a graph, over numbered slots;
 # `wanted` holds `(position, slot)` for each input that needs a gradient (the only rules called).
@@ -150,18 +150,18 @@ def equations_of(root: Tensor, every_input: bool = True) -> tuple[list[Tensor], 
     slots = {id(root): 0}
     tensors = [root]
     keyed: list[tuple[int, Equation]] = []
-    check = not every_input
+    check, since = not every_input, last_write()  # a tensor made after the last write needs no look-up
     k = 0
     while k < len(tensors):
         t = tensors[k]
         fn = t._fn
         if fn is not None and (k == 0 or every_input or t.requires_grad):
             made = t._seq
-            if check and changed_after(t, made):  # its value, which its rule reads, changed
+            if check and since > made and changed_after(t, made):  # its value, which its rule reads, changed
                 raise _changed_since(t, t)
             ins, wanted = [], []
             for parent in t._parents:
-                if check and changed_after(parent, made):
+                if check and (since > made or parent._print is not None) and changed_after(parent, made):
                     raise _changed_since(parent, t)
                 requires = parent.requires_grad
                 if requires or every_input:  # one slot per tensor
@@ -249,18 +249,18 @@ def run_rules(
         if not keep:
             grads[k] = None
         out = values[k]
-        n = len(ins)
-        inputs = (
-            (values[ins[0]],)
-            if n == 1
-            else (values[ins[0]], values[ins[1]])
-            if n == 2
-            else tuple([values[i] for i in ins])
-        )
         rules = fn.input_rules
-        every = fn.vjp(g, out, inputs, options) if rules is None else None
+        n = 0 if options or rules is None else len(ins)
+        if n == 1 or n == 2:  # each rule called directly: a call with `*inputs` costs more than a small rule
+            every, a = None, values[ins[0]]
+            b = values[ins[1]] if n == 2 else None
+        else:
+            every = _gradients(fn, g, out, [values[i] for i in ins], options, wanted)
         for position, i in wanted:
-            pg = every[position] if every is not None else rules[position](g, out, *inputs, **options)
+            if every is not None:
+                pg = every[position]
+            else:
+                pg = rules[0](g, out, a) if n == 1 else rules[position](g, out, a, b)
             x = values[i]
             if type(pg) is ndarray and type(x) is ndarray and pg.shape == x.shape and pg.dtype == x.dtype:
                 mine = False  # the common case, without a call
@@ -272,6 +272,19 @@ def run_rules(
                 grads[i], owned[i] = pg, mine
             else:
                 grads[i], owned[i] = add_gradient(grads[i], owned[i], pg)
+
+
+def _gradients(
+    fn: Op, g: Any, out: Any, inputs: list[Any], options: dict[str, Any], wanted: tuple[tuple[int, int], ...]
+) -> Sequence[Any]:
+    """The wanted inputs' gradients by position, from the one rule or from each wanted input's own."""
+    rules = fn.input_rules
+    if rules is None:
+        return fn.vjp(g, out, inputs, options)
+    every: list[Any] = [None] * len(inputs)
+    for position, _ in wanted:
+        every[position] = rules[position](g, out, *inputs, **options)
+    return every
 
 
 def _fitted(grad: Any, x: Any, fn: Op) -> tuple[Any, bool]:

@@ -397,7 +397,7 @@ class Tensor:
 def node(
     data: np.ndarray, requires_grad: bool, parents: tuple[Tensor, ...], fn: Op | None, options: Any
 ) -> Tensor:
-    """A Tensor around an array already known to be floating: an operation's output, or a constant."""
+    """A Tensor around an array already known to be floating: a constant, or an output needing no gradient."""
     t = Tensor.__new__(Tensor)
     t._data = data
     t.requires_grad = requires_grad
@@ -411,9 +411,6 @@ def node(
     t._print = None
     t._seq = next_number()
     t._changed = -1
-    for parent in parents:  # a parameter read by the graph: see `changed_after`
-        if parent._fn is None and parent.requires_grad:
-            parent._print = fingerprint(parent._data)
     return t
 
 
@@ -447,9 +444,18 @@ def _forget(key: int, ref: weakref.ref) -> None:
         del _writes[key]
 
 
+# The number of the last write `record_write` saw: a graph made after it needs no look-up in `_writes`.
+_last_write = [-1]
+
+
+def last_write() -> int:
+    """The creation-ordered number of the last write through a tensor (-1 before any)."""
+    return _last_write[0]
+
+
 def record_write(t: Tensor) -> None:
     """Mark `t`'s values, and those of every tensor sharing its memory, as changed now."""
-    number = next_number()
+    number = _last_write[0] = next_number()
     t._changed = number
     memory = _memory(t._data)
     key = id(memory)
@@ -485,6 +491,7 @@ __all__ = [
     "changed_after",
     "creation_number",
     "fingerprint",
+    "last_write",
     "next_number",
     "node",
     "record_write",
