@@ -278,8 +278,8 @@ def run_rules(
                 pg, mine = _fitted(pg, x, fn)
                 if pg is None:
                     continue
-            elif pg.shape == x.shape and pg.dtype == x.dtype:
-                mine = False  # the common case, without a call
+            elif pg.shape == x.shape and (pg.dtype is x.dtype or pg.dtype == x.dtype):  # NumPy's dtypes are
+                mine = False  # nearly always the same object, and `is` costs far less than `==`
             else:  # to be summed back or cast
                 pg, mine = fit_gradient(pg, x, fn.name)
             if grads[i] is None:

@@ -80,8 +80,10 @@ class Op:
             inputs = args
         else:
             inputs = lift(args)
+            if inputs is None and state.rules_on_arrays:  # in a rule of an ordinary backward pass
+                return self.forward(*args, **options)  # arrays in, array out
             if inputs is None:  # no Tensor among the arguments
-                return self._on_values(args, options)
+                return self(*[Tensor(a) for a in args], **options)
         try:
             if options:
                 data = self.forward(*[t._data for t in inputs], **options)
@@ -103,12 +105,6 @@ class Op:
         elif state.tracing:
             self._refuse_untraced(inputs)
         return node(data, False, (), None, None)
-
-    def _on_values(self, args: tuple[Any, ...], options: dict[str, Any]) -> Any:
-        """The operation on arguments none of which is a Tensor."""
-        if state.rules_on_arrays:  # inside a rule on an ordinary backward pass: arrays in, array out
-            return self.forward(*args, **options)
-        return self(*[Tensor(a) for a in args], **options)
 
     def _recorded(self, data: np.ndarray, inputs: tuple[Tensor, ...], options: dict[str, Any]) -> Tensor:
         """The output as a node of the graph; each parameter it reads is fingerprinted (see tensor.py)."""
@@ -140,20 +136,6 @@ class Op:
                 "recorded as a constant, fixed at the traced values. Compute it outside the compiled "
                 "function and pass it in as an argument that does not require a gradient"
             )
-
-    def run_forward(self, inputs: Sequence[Tensor], options: dict[str, Any]) -> np.ndarray:
-        """The forward function on the inputs' arrays: a floating array, or NumPy's error named for us."""
-        try:
-            if len(inputs) == 1:  # the common case without building a list
-                data = self.forward(inputs[0]._data, **options)
-            else:
-                data = self.forward(*[t._data for t in inputs], **options)
-        except ValueError as error:
-            raise _named_error(self.name, error, inputs) from None
-        # NumPy returns a scalar, not an array, from a ufunc or a full reduction of 0-d inputs.
-        if type(data) is not np.ndarray or data.dtype.kind != "f":
-            data = as_array(data, f"{self.name}'s output")
-        return data
 
     def _check_rule(self) -> None:
         if self.rule is None and self.input_rules is None:
