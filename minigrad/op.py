@@ -71,8 +71,8 @@ class Op:
         return rules[0]
 
     def __call__(self, *args: Any, **options: Any) -> Tensor:
-        # The hot path of every operation, inline (the eager 1,000-op chain: each call out of it costs
-        # ~2% of its instructions, see docs/performance.md); rare cases go to the methods below.
+        # Every operation runs through here: the common path is inline (see docs/performance.md, the
+        # instructions per call before and after the core cut); rare cases go to the methods below.
         if len(args) != self.n_inputs and not self.variadic:
             args = self._bind(args, options)
         n = len(args)
