@@ -1,4 +1,4 @@
-"""Instructions per call of the engine's hot paths, counted by callgrind: a figure the machine's load leaves alone.
+"""Instructions per call of the engine's hot paths, counted by callgrind: a figure load leaves alone.
 
     OPENBLAS_NUM_THREADS=1 python benchmarks/instructions.py /work/wt/base /tmp/cut .
 
@@ -12,7 +12,8 @@ first calls' caches cancel out. The cases:
 - `lab`: the eager tiny lab step (2 x 4 x 400 examples), as `benchmarks/bench.py` writes it;
 - `compiled`: the same step through `mg.compile`, traced once and replayed.
 
-`python benchmarks/instructions.py --case chain --calls 3` runs one case in this process (what callgrind runs).
+`python benchmarks/instructions.py --case chain --calls 3` runs one case in this process (what callgrind
+runs).
 Needs valgrind (`apt-get install valgrind`). It runs two counts at a time, on two cores.
 """
 
