@@ -27,7 +27,7 @@ def test_a_method_passes_positional_and_keyword_options() -> None:
         t.sum(0, axis=0)
 
 
-@pytest.mark.parametrize("n", [4, 40])  # a small array (a hash of a copy) and a large one (CRC-32)
+@pytest.mark.parametrize("n", [4, 40])
 def test_fingerprint_of_a_view_is_that_of_its_contiguous_copy_and_changes_with_a_value(n: int) -> None:
     a = np.arange(n * n, dtype=np.float64).reshape(n, n)
     for view in (a.T, a[:, ::2]):
