@@ -11,18 +11,17 @@ Broadcasting is undone in one place (`fit_gradient`), for every rule.
 
 from __future__ import annotations
 
-import contextlib
 import gc
 import threading
 import warnings
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from typing import Any
 
 import numpy as np
 
 from minigrad.mode import state
 from minigrad.op import NO_OPTIONS, Op
-from minigrad.tensor import Tensor, as_array, changed_after, creation_number
+from minigrad.tensor import Tensor, as_array, changed_after, creation_number, last_write
 
 # `(operation, input slots, options, output slot, wanted)`: one operation of a graph, over numbered slots;
 # `wanted` holds `(position, slot)` for each input that needs a gradient (the only rules called).
@@ -149,36 +148,46 @@ def equations_of(root: Tensor, every_input: bool = True) -> tuple[list[Tensor], 
     """
     slots = {id(root): 0}
     tensors = [root]
-    keyed: list[tuple[int, Equation]] = []
-    check = not every_input
-    k = 0
-    while k < len(tensors):
-        t = tensors[k]
+    made_at: list[int] = []
+    equations: list[Equation] = []
+    check, since = not every_input, last_write()  # a tensor made after the last write needs no look-up
+    for k, t in enumerate(tensors):  # the list grows as the walk finds inputs
         fn = t._fn
         if fn is not None and (k == 0 or every_input or t.requires_grad):
             made = t._seq
-            if check and changed_after(t, made):  # its value, which its rule reads, changed
+            if check and since > made and changed_after(t, made):  # its value, which its rule reads, changed
                 raise _changed_since(t, t)
             ins, wanted = [], []
             for parent in t._parents:
-                if check and changed_after(parent, made):
+                if check and (since > made or parent._print is not None) and changed_after(parent, made):
                     raise _changed_since(parent, t)
-                requires = parent.requires_grad
-                if requires or every_input:  # one slot per tensor
+                if parent.requires_grad:  # one slot per tensor
                     s = slots.get(id(parent))
                     if s is None:
                         s = slots[id(parent)] = len(tensors)
                         tensors.append(parent)
-                    if requires:
-                        wanted.append((len(ins), s))
+                    wanted.append((len(ins), s))
+                elif every_input:
+                    s = slots.setdefault(id(parent), len(tensors))
+                    if s == len(tensors):
+                        tensors.append(parent)
                 else:  # a value for the rules, never given a gradient: a slot of its own, found faster
                     s = len(tensors)
                     tensors.append(parent)
                 ins.append(s)
-            keyed.append((made, (fn, tuple(ins), t._options or NO_OPTIONS, k, tuple(wanted))))
-        k += 1
-    keyed.sort()  # creation order is a topological order: inputs are always made first
-    return tensors, [equation for _, equation in keyed]
+            made_at.append(made)
+            equations.append((fn, tuple(ins), t._options or NO_OPTIONS, k, tuple(wanted)))
+    return tensors, _in_creation_order(made_at, equations)
+
+
+def _in_creation_order(made_at: list[int], equations: list[Equation]) -> list[Equation]:
+    """Creation order is a topological order: inputs are always made first. The walk from the root
+    finds a chain newest first, so the common case is a reversal."""
+    if sorted(made_at, reverse=True) == made_at:
+        equations.reverse()
+        return equations
+    order = sorted(range(len(made_at)), key=made_at.__getitem__)
+    return [equations[j] for j in order]
 
 
 def leading_to(n_slots: int, equations: list[Equation], targets: Iterable[int]) -> list[bool]:
@@ -213,25 +222,29 @@ def _changed_since(changed: Tensor, user: Tensor) -> RuntimeError:
 # ----- the interpreter: one loop over equations, for the eager pass and the compiled replay ----------
 
 
-@contextlib.contextmanager
-def rules_running(create_graph: bool) -> Iterator[None]:
+class rules_running:  # named as the function it replaced: `with rules_running(False):`
     """Around a run of rules: one pass at a time, no cycle collector, operations on arrays.
 
     The pass makes no reference cycles, but its allocations would set off the cycle collector, which
     walks every tensor of the graph. One pass at a time, in any thread: two passes adding into one
-    leaf's .grad would lose updates.
+    leaf's .grad would lose updates. A class, not a generator: entered once per compiled step.
     """
-    saved = state.grad_enabled, state.rules_on_arrays
-    with _one_pass_at_a_time:
-        collector_was_on = gc.isenabled()
+
+    def __init__(self, create_graph: bool) -> None:
+        self.create_graph = create_graph
+
+    def __enter__(self) -> None:
+        _one_pass_at_a_time.acquire()
+        self.saved = state.grad_enabled, state.rules_on_arrays
+        self.collector_was_on = gc.isenabled()
         gc.disable()
-        state.grad_enabled, state.rules_on_arrays = create_graph, not create_graph
-        try:
-            yield
-        finally:
-            state.grad_enabled, state.rules_on_arrays = saved
-            if collector_was_on:
-                gc.enable()
+        state.grad_enabled, state.rules_on_arrays = self.create_graph, not self.create_graph
+
+    def __exit__(self, *exception: object) -> None:
+        state.grad_enabled, state.rules_on_arrays = self.saved
+        if self.collector_was_on:
+            gc.enable()
+        _one_pass_at_a_time.release()
 
 
 def run_rules(
@@ -249,35 +262,47 @@ def run_rules(
         if not keep:
             grads[k] = None
         out = values[k]
-        n = len(ins)
-        inputs = (
-            (values[ins[0]],)
-            if n == 1
-            else (values[ins[0]], values[ins[1]])
-            if n == 2
-            else tuple([values[i] for i in ins])
-        )
         rules = fn.input_rules
-        every = fn.vjp(g, out, inputs, options) if rules is None else None
+        n = 0 if options or rules is None else len(ins)  # 1 or 2: rules called directly, not with *inputs
+        every = (
+            None if n == 1 or n == 2 else _gradients(fn, g, out, [values[i] for i in ins], options, wanted)
+        )
+        a, b = values[ins[0]], values[ins[1]] if n == 2 else None
         for position, i in wanted:
-            pg = every[position] if every is not None else rules[position](g, out, *inputs, **options)
-            x = values[i]
-            if type(pg) is ndarray and type(x) is ndarray and pg.shape == x.shape and pg.dtype == x.dtype:
-                mine = False  # the common case, without a call
+            if every is not None:
+                pg = every[position]
             else:
+                pg = rules[0](g, out, a) if n == 1 else rules[position](g, out, a, b)
+            x = values[i]
+            if type(pg) is not ndarray or type(x) is not ndarray:  # None, a tuple, a number, or a Tensor
                 pg, mine = _fitted(pg, x, fn)
                 if pg is None:
                     continue
+            elif pg.shape == x.shape and (pg.dtype is x.dtype or pg.dtype == x.dtype):  # NumPy's dtypes are
+                mine = False  # nearly always the same object, and `is` costs far less than `==`
+            else:  # to be summed back or cast
+                pg, mine = fit_gradient(pg, x, fn.name)
             if grads[i] is None:
                 grads[i], owned[i] = pg, mine
             else:
                 grads[i], owned[i] = add_gradient(grads[i], owned[i], pg)
 
 
+def _gradients(
+    fn: Op, g: Any, out: Any, inputs: list[Any], options: dict[str, Any], wanted: tuple[tuple[int, int], ...]
+) -> Sequence[Any]:
+    """The wanted inputs' gradients by position, from the one rule or from each wanted input's own."""
+    rules = fn.input_rules
+    if rules is None:
+        return fn.vjp(g, out, inputs, options)
+    every: list[Any] = [None] * len(inputs)
+    for position, _ in wanted:
+        every[position] = rules[position](g, out, *inputs, **options)
+    return every
+
+
 def _fitted(grad: Any, x: Any, fn: Op) -> tuple[Any, bool]:
-    """A rule's gradient for `x` that is not already an array of x's shape and dtype, made one (or None)."""
-    if type(grad) is np.ndarray and type(x) is np.ndarray:  # to be summed back or cast
-        return fit_gradient(grad, x, fn.name)
+    """A rule's gradient for `x`, not an array or for a Tensor (`create_graph`), made one like x (or None)."""
     if grad is None:
         return None, False
     grad = fn.only_gradient(grad)  # a one-input rule may return `(gradient,)`

@@ -308,7 +308,7 @@ class Trace:
             return J, ()
         grads: list[Any] = [None] * self.n_slots
         owned = [False] * self.n_slots
-        grads[0], owned[0] = np.ones_like(J), True  # as `backward()` seeds one element
+        grads[0], owned[0] = np.ones(J.shape, J.dtype), True  # as `backward()` seeds one element
         with rules_running(False):
             rules = pruned(equations, self.needs)[::-1] if self.bound else self.rules
             run_rules(rules, values, grads, owned, keep=False)
@@ -316,7 +316,7 @@ class Trace:
                 if grads[k] is not None:
                     store_gradient(t, grads[k], owned[k])
         return J, tuple(
-            _argument_gradient(grads[k] if k >= 0 else None, owned[k], args[i]) for i, k in self.wanted
+            [_argument_gradient(grads[k] if k >= 0 else None, owned[k], args[i]) for i, k in self.wanted]
         )
 
     def _inputs(self, args: list[np.ndarray]) -> list[Any]:

@@ -15,6 +15,7 @@ import numpy as np
 
 from minigrad import numpy_api, ops
 from minigrad.backward import backward
+from minigrad.op import Op
 from minigrad.tensor import Tensor
 
 
@@ -211,5 +212,26 @@ METHODS: dict[str, Any] = {
     "backward": backward,
 }
 
+
+def as_method(operation: Op) -> Callable[..., Tensor]:
+    """The operation as a plain function of the Tensor, `t.exp()` calling `exp(t)`.
+
+    An `Op` is a method by itself (its `__get__`), but that makes a bound method at every use, through a
+    Python-level descriptor: a plain function costs one frame and no object (the eager 1,000-op chain's
+    forward: 27% more instructions than the engine's before the core cut, with the `Op`s in the table).
+    """
+    call = operation.__call__
+
+    def method(self: Tensor, *args: Any, **options: Any) -> Tensor:
+        if options or len(args) > 1:
+            return call(self, *args, **options)
+        return call(self, args[0]) if args else call(self)
+
+    method.__name__ = method.__qualname__ = operation.name
+    method.__doc__ = operation.__doc__
+    method.__wrapped__ = operation  # type: ignore[attr-defined]
+    return method
+
+
 for _name, _method in METHODS.items():
-    setattr(Tensor, _name, _method)
+    setattr(Tensor, _name, as_method(_method) if isinstance(_method, Op) else _method)

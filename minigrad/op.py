@@ -26,7 +26,7 @@ from typing import Any
 import numpy as np
 
 from minigrad.mode import IntegerArgument, TraceError, state
-from minigrad.tensor import Tensor, as_array, node
+from minigrad.tensor import Tensor, as_array, fingerprint, next_number, node
 
 _PYTHON_NUMBERS = (float, int, bool)
 NO_OPTIONS: dict[str, Any] = {}
@@ -71,40 +71,71 @@ class Op:
         return rules[0]
 
     def __call__(self, *args: Any, **options: Any) -> Tensor:
+        # Every operation runs through here: the common path is inline (see docs/performance.md, the
+        # instructions per call before and after the core cut); rare cases go to the methods below.
         if len(args) != self.n_inputs and not self.variadic:
             args = self._bind(args, options)
-        inputs = lift(args)
-        if inputs is None:  # no Tensor among the arguments
-            if state.rules_on_arrays:  # inside a rule on an ordinary backward pass: arrays in, array out
-                return self.forward(*args, **options)
-            inputs = tuple(Tensor(a) for a in args)
-        data = self.run_forward(inputs, options)
-        if state.grad_enabled:
-            for t in inputs:
-                if t.requires_grad:
-                    self._check_rule()
-                    return node(data, True, inputs, self, options or None)
-        elif state.tracing and any(t.requires_grad for t in inputs):
-            raise TraceError(
-                f"{self.name} under no_grad() while mg.compile traces the function: its result would be "
-                "recorded as a constant, fixed at the traced values. Compute it outside the compiled "
-                "function and pass it in as an argument that does not require a gradient"
-            )
-        return node(data, False, (), None, None)
-
-    def run_forward(self, inputs: Sequence[Tensor], options: dict[str, Any]) -> np.ndarray:
-        """The forward function on the inputs' arrays: a floating array, or NumPy's error named for us."""
+        n = len(args)
+        if n and type(args[0]) is Tensor and (n == 1 or (n == 2 and type(args[1]) is Tensor)):
+            inputs = args
+        else:
+            inputs = lift(args)
+            if inputs is None and state.rules_on_arrays:  # in a rule of an ordinary backward pass
+                return self.forward(*args, **options)  # arrays in, array out
+            if inputs is None:  # no Tensor among the arguments
+                return self(*[Tensor(a) for a in args], **options)
         try:
-            if len(inputs) == 1:  # the common case without building a list
-                data = self.forward(inputs[0]._data, **options)
-            else:
+            if options:
                 data = self.forward(*[t._data for t in inputs], **options)
+            elif n == 2:
+                data = self.forward(inputs[0]._data, inputs[1]._data)
+            elif n == 1:
+                data = self.forward(inputs[0]._data)
+            else:
+                data = self.forward(*[t._data for t in inputs])
         except ValueError as error:
             raise _named_error(self.name, error, inputs) from None
         # NumPy returns a scalar, not an array, from a ufunc or a full reduction of 0-d inputs.
         if type(data) is not np.ndarray or data.dtype.kind != "f":
             data = as_array(data, f"{self.name}'s output")
-        return data
+        if state.grad_enabled:
+            for t in inputs:
+                if t.requires_grad:
+                    return self._recorded(data, inputs, options)
+        elif state.tracing:
+            self._refuse_untraced(inputs)
+        return node(data, False, (), None, None)
+
+    def _recorded(self, data: np.ndarray, inputs: tuple[Tensor, ...], options: dict[str, Any]) -> Tensor:
+        """The output as a node of the graph; each parameter it reads is fingerprinted (see tensor.py)."""
+        if self.rule is None and self.input_rules is None:
+            self._check_rule()
+        for parent in inputs:  # a parameter read by the graph: see `changed_after`
+            if parent._fn is None and parent.requires_grad:
+                parent._print = fingerprint(parent._data)
+        # `node`'s work written out: every recorded operation runs through here.
+        t = Tensor.__new__(Tensor)
+        t._data = data
+        t.requires_grad = True
+        t._name = None
+        t._grad = None
+        t._grad_own = False
+        t._grad_root = -1
+        t._parents = inputs
+        t._fn = self
+        t._options = options or None
+        t._print = None
+        t._seq = next_number()
+        t._changed = -1
+        return t
+
+    def _refuse_untraced(self, inputs: tuple[Tensor, ...]) -> None:
+        if any(t.requires_grad for t in inputs):
+            raise TraceError(
+                f"{self.name} under no_grad() while mg.compile traces the function: its result would be "
+                "recorded as a constant, fixed at the traced values. Compute it outside the compiled "
+                "function and pass it in as an argument that does not require a gradient"
+            )
 
     def _check_rule(self) -> None:
         if self.rule is None and self.input_rules is None:

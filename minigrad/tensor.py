@@ -397,7 +397,7 @@ class Tensor:
 def node(
     data: np.ndarray, requires_grad: bool, parents: tuple[Tensor, ...], fn: Op | None, options: Any
 ) -> Tensor:
-    """A Tensor around an array already known to be floating: an operation's output, or a constant."""
+    """A Tensor around an array already known to be floating: a constant, or an output needing no gradient."""
     t = Tensor.__new__(Tensor)
     t._data = data
     t.requires_grad = requires_grad
@@ -411,9 +411,6 @@ def node(
     t._print = None
     t._seq = next_number()
     t._changed = -1
-    for parent in parents:  # a parameter read by the graph: see `changed_after`
-        if parent._fn is None and parent.requires_grad:
-            parent._print = fingerprint(parent._data)
     return t
 
 
@@ -426,9 +423,8 @@ def node(
 #   of NumPy views, as PyTorch keeps one version counter for a tensor, its views and its detach();
 # - straight into the array (`W.data[0] = 10`, `np.multiply(W.data, 0, out=W.data)`), which no counter
 #   sees: a fingerprint (CRC-32) of each parameter (a leaf that requires a gradient), taken when an
-#   operation of a graph reads it and compared by the backward pass. It costs one pass over the
-#   parameters' bytes per use, and covers parameters only: such writes into an intermediate's or an
-#   input's array stay unseen.
+#   operation of a graph reads it and compared by the backward pass: one pass over the parameters' bytes
+#   per use. Such writes into an intermediate's or an input's array stay unseen.
 
 # id(memory) -> [weak reference to the memory, the number of its last write]; an entry dies with its array.
 _writes: dict[int, list[Any]] = {}
@@ -447,11 +443,19 @@ def _forget(key: int, ref: weakref.ref) -> None:
         del _writes[key]
 
 
+_last_write = [-1]  # the number of the last write: a graph made after it needs no look-up in `_writes`
+
+
+def last_write() -> int:
+    """The creation-ordered number of the last write through a tensor (-1 before any)."""
+    return _last_write[0]
+
+
 def record_write(t: Tensor) -> None:
     """Mark `t`'s values, and those of every tensor sharing its memory, as changed now."""
-    number = next_number()
+    number = _last_write[0] = next_number()
     t._changed = number
-    memory = _memory(t._data)
+    memory = t._data if t._data.base is None else _memory(t._data)
     key = id(memory)
     entry = _writes.get(key)
     if entry is None or entry[0]() is not memory:
@@ -462,7 +466,10 @@ def record_write(t: Tensor) -> None:
 
 def fingerprint(array: np.ndarray) -> int:
     """A CRC-32 of the array's bytes: cheap, and different after any ordinary change of a value."""
-    return zlib.crc32(array if array.flags.c_contiguous else np.ascontiguousarray(array))
+    try:  # without asking for the flags first (callgrind: 2.3k instructions for a small parameter)
+        return zlib.crc32(array)
+    except ValueError:  # NumPy's refusal of a buffer that is not C-contiguous
+        return zlib.crc32(np.ascontiguousarray(array))
 
 
 def changed_after(t: Tensor, made: int) -> bool:
@@ -485,6 +492,7 @@ __all__ = [
     "changed_after",
     "creation_number",
     "fingerprint",
+    "last_write",
     "next_number",
     "node",
     "record_write",
