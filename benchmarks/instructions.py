@@ -1,6 +1,7 @@
 """Instructions per call of the engine's hot paths, counted by callgrind: a figure load leaves alone.
 
-    OPENBLAS_NUM_THREADS=1 python benchmarks/instructions.py /work/wt/base /tmp/cut .
+    git worktree add ../base 4520993 && git worktree add ../cut 30e7f1c
+    OPENBLAS_NUM_THREADS=1 python benchmarks/instructions.py ../base ../cut .
 
 Each argument is a folder holding a `minigrad` package (the base before the core cut, the cut, this
 tree). For each case, callgrind counts a run of n calls and a run of 0 calls (the same start-up and
