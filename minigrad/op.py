@@ -113,7 +113,9 @@ class Op:
         for parent in inputs:  # a parameter read by the graph: see `changed_after`
             if parent._fn is None and parent.requires_grad:
                 parent._print = fingerprint(parent._data)
-        # `node`'s work written out: every recorded operation runs through here.
+        # `node`'s work written out: every recorded operation runs through here, and the call to `node`
+        # costs 1.4% of the eager 1,000-op chain (38.00M against 37.48M instructions a chain,
+        # `benchmarks/instructions.py`), which would put it past the cut's 3% over the engine before it.
         t = Tensor.__new__(Tensor)
         t._data = data
         t.requires_grad = True
