@@ -9,6 +9,9 @@ import numpy as np
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from programs import FULL
+from programs import program_loss as random_program_loss
+from programs import programs as random_programs
 
 import minigrad as mg
 from minigrad import Tensor
@@ -34,7 +37,6 @@ BINARY = {
     "div by 1 + b^2": lambda a, b: a / (b * b + 1.0),
     "matmul of the broadcast": lambda a, b: (_full(a) @ _full(b).T) @ _full(a) / 3.0,
 }
-FULL = (2, 3)
 
 
 def _full(x):
@@ -44,32 +46,12 @@ def _full(x):
 CONSTANT = Tensor(np.array([[0.5], [-1.5]]))  # (2, 1): broadcasts against every leaf shape below
 
 
-@st.composite
-def programs(draw, max_steps=10):
-    """Leaves that broadcast to (2, 3), each requiring a gradient or not, and steps over earlier nodes."""
-    leaf_shapes = st.sampled_from([FULL, (1, 3), (2, 1), (3,), ()])
-    leaves = draw(st.lists(arrays(leaf_shapes, min_value=-1.5, max_value=1.5), min_size=1, max_size=4))
-    requires = draw(st.lists(st.booleans(), min_size=len(leaves), max_size=len(leaves)))
-    steps = []
-    for _ in range(draw(st.integers(1, max_steps))):
-        count = len(leaves) + len(steps)
-        pick = st.integers(0, count - 1) | st.just(count - 1)
-        if draw(st.booleans()):
-            steps.append((draw(st.sampled_from(sorted(UNARY))), (draw(pick),)))
-        else:
-            steps.append((draw(st.sampled_from(sorted(BINARY))), (draw(pick), draw(pick))))
-    return leaves, requires, steps
+def programs(max_steps=10):
+    return random_programs(UNARY, BINARY, max_steps)
 
 
 def program_loss(steps):
-    def loss(*leaves):
-        nodes = list(leaves)
-        for name, operands in steps:
-            nodes.append((UNARY if len(operands) == 1 else BINARY)[name](*(nodes[i] for i in operands)))
-        # Several nodes reach the loss, so that gradients meet from several paths.
-        return nodes[-1].sum() + nodes[len(nodes) // 2].mean() * 0.5
-
-    return loss
+    return random_program_loss(steps, UNARY, BINARY)
 
 
 def eager(loss, values, requires):

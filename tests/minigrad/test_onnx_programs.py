@@ -13,12 +13,14 @@ import numpy as np
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from onnx_check import assert_same, run
+from programs import FULL
+from programs import program_loss as random_program_loss
+from programs import programs as random_programs
 
 import minigrad as mg
 from minigrad.testing import arrays
 from nets.costs import logistic_loss
 
-FULL = (2, 3)
 UNARY = {
     "tanh": lambda x: x.tanh(),
     "sigmoid": lambda x: x.sigmoid(),
@@ -76,30 +78,12 @@ def _full(x):
     return mg.broadcast_to(x, FULL)
 
 
-@st.composite
-def programs(draw, max_steps=8):
-    leaf_shapes = st.sampled_from([FULL, (1, 3), (2, 1), (3,), ()])
-    leaves = draw(st.lists(arrays(leaf_shapes, min_value=-1.5, max_value=1.5), min_size=1, max_size=4))
-    requires = draw(st.lists(st.booleans(), min_size=len(leaves), max_size=len(leaves)))
-    steps = []
-    for _ in range(draw(st.integers(1, max_steps))):
-        count = len(leaves) + len(steps)
-        pick = st.integers(0, count - 1) | st.just(count - 1)
-        if draw(st.booleans()):
-            steps.append((draw(st.sampled_from(sorted(UNARY))), (draw(pick),)))
-        else:
-            steps.append((draw(st.sampled_from(sorted(BINARY))), (draw(pick), draw(pick))))
-    return leaves, requires, steps
+def programs(max_steps=8):
+    return random_programs(UNARY, BINARY, max_steps)
 
 
 def program_loss(steps):
-    def loss(*leaves):
-        nodes = list(leaves)
-        for name, operands in steps:
-            nodes.append((UNARY if len(operands) == 1 else BINARY)[name](*(nodes[i] for i in operands)))
-        return nodes[-1].sum() + nodes[len(nodes) // 2].mean() * 0.5
-
-    return loss
+    return random_program_loss(steps, UNARY, BINARY)
 
 
 def new_values(data, leaves):
