@@ -10,18 +10,15 @@ so that no block runs twice; a block that imports an optional package not instal
 `.[dev]` environment) is skipped, as that test does.
 """
 
-import importlib.util
-import os
 import re
-import subprocess
 import sys
 from pathlib import Path
 
 import pytest
+from blocks import ROOT, missing, run_block
+from blocks import python_blocks as blocks_of
 
-ROOT = Path(__file__).resolve().parents[2]
 DOCS = ROOT / "docs"
-BLOCK = re.compile(r"^```python\n(.*?)^```", re.M | re.S)
 
 
 def pages():
@@ -35,35 +32,18 @@ def has_own_test(page):
     return any(f'"{page.name}"' in t.read_text(encoding="utf-8") for t in others)
 
 
-def missing(code):
-    """The packages a block imports at the top of a line that are not installed here."""
-    names = re.findall(r"^(?:from|import) (\w+)", code, re.M)
-    return sorted({n for n in names if importlib.util.find_spec(n) is None})
-
-
 def python_blocks():
     for page in pages():
         if has_own_test(page):
             continue
-        text = page.read_text(encoding="utf-8")
-        for match in BLOCK.finditer(text):
-            line = text.count("\n", 0, match.start()) + 1
-            yield pytest.param(match[1], id=f"{page.relative_to(ROOT)}:{line}")
+        yield from blocks_of(page)
 
 
 @pytest.mark.parametrize("code", list(python_blocks()))
 def test_the_block_runs_on_its_own(code, tmp_path):
     if missing(code):
         pytest.skip(f"needs {', '.join(missing(code))}, not installed here")
-    environment = {**os.environ, "PYTHONPATH": str(ROOT), "MPLBACKEND": "Agg"}
-    result = subprocess.run(
-        [sys.executable, "-c", code],
-        cwd=tmp_path,
-        env=environment,
-        capture_output=True,
-        text=True,
-        timeout=300,
-    )
+    result = run_block(code, tmp_path)
     assert result.returncode == 0, f"{result.stderr}\n--- the block ---\n{code}"
 
 

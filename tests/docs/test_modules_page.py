@@ -5,43 +5,22 @@ block that imports PyTorch is skipped where torch (or the safetensors package) i
 `.[dev]` environment does not carry PyTorch.
 """
 
-import importlib.util
-import os
-import re
-import subprocess
-import sys
-from pathlib import Path
-
 import pytest
+from blocks import ROOT, missing, run_block
+from blocks import python_blocks as blocks_of
 
-ROOT = Path(__file__).resolve().parents[2]
 PAGE = ROOT / "docs" / "guides" / "modules.md"
-BLOCK = re.compile(r"^```python\n(.*?)^```", re.M | re.S)
 
 
 def python_blocks():
-    text = PAGE.read_text(encoding="utf-8")
-    for match in BLOCK.finditer(text):
-        line = text.count("\n", 0, match.start()) + 1
-        yield pytest.param(match[1], id=f"modules.md:{line}")
-
-
-def missing(code):
-    """The optional packages a block imports that are not installed here."""
-    needs = {"torch": "torch", "safetensors": "safetensors", "sklearn": "sklearn"}
-    return [name for word, name in needs.items() if re.search(rf"^\s*(import|from) {word}\b", code, re.M)
-            and importlib.util.find_spec(name) is None]  # fmt: skip
+    return blocks_of(PAGE)
 
 
 @pytest.mark.parametrize("code", list(python_blocks()))
 def test_the_block_runs_on_its_own(code, tmp_path):
     if missing(code):
         pytest.skip(f"needs {', '.join(missing(code))}")
-    environment = {**os.environ, "PYTHONPATH": str(ROOT)}
-    command = [sys.executable, "-c", code]
-    result = subprocess.run(
-        command, cwd=tmp_path, env=environment, capture_output=True, text=True, timeout=300
-    )
+    result = run_block(code, tmp_path)
     assert result.returncode == 0, f"{result.stderr}\n--- the block ---\n{code}"
 
 

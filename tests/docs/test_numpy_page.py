@@ -2,17 +2,13 @@
 functions are exactly what the dispatch tables hold (`minigrad.numpy_api.supported()`), so the page
 cannot drift from the code. `python tests/docs/test_numpy_page.py` prints the lists as the page has them."""
 
-import os
 import re
-import subprocess
-import sys
-from pathlib import Path
+
+from blocks import BLOCK, ROOT, run_block
 
 from minigrad.numpy_api import supported
 
-ROOT = Path(__file__).resolve().parents[2]
 PAGE = ROOT / "docs" / "guides" / "numpy.md"
-BLOCK = re.compile(r"^```python\n(.*?)^```", re.M | re.S)
 GENERATED = re.compile(r"<!-- generated: (\w+) -->\n(.*?)<!-- end -->", re.S)
 
 
@@ -38,10 +34,7 @@ def test_the_page_lists_exactly_the_functions_of_the_dispatch_tables():
 def test_the_python_blocks_run_in_order():
     code = "\n".join(BLOCK.findall(PAGE.read_text(encoding="utf-8")))
     assert code.count("\n") > 20
-    environment = {**os.environ, "PYTHONPATH": str(ROOT), "MPLBACKEND": "Agg"}
-    result = subprocess.run(
-        [sys.executable, "-c", code], env=environment, capture_output=True, text=True, timeout=300
-    )
+    result = run_block(code)
     assert result.returncode == 0, f"{result.stderr}\n--- the blocks ---\n{code}"
 
 

@@ -5,17 +5,15 @@ Skipped where onnx or onnxruntime is missing, except under CI, where a missing p
 """
 
 import os
-import re
-from pathlib import Path
 
 import pytest
+from blocks import BLOCK, ROOT
 
 if not os.environ.get("CI"):
     pytest.importorskip("onnx")
     pytest.importorskip("onnxruntime")
 
-PAGE = Path(__file__).resolve().parents[2] / "docs" / "guides" / "onnx.md"
-BLOCK = re.compile(r"^```python\n(.*?)^```", re.M | re.S)
+PAGE = ROOT / "docs" / "guides" / "onnx.md"
 
 
 def shown_output(code: str) -> list[str]:

@@ -6,37 +6,20 @@ engine's source, say) is fenced as ```python-snippet instead, which this test le
 still colours as Python.
 """
 
-import os
-import re
-import subprocess
-import sys
-from pathlib import Path
-
 import pytest
+from blocks import ROOT, run_block
+from blocks import python_blocks as blocks_of
 
-ROOT = Path(__file__).resolve().parents[2]
 README = ROOT / "README.md"
-BLOCK = re.compile(r"^```python\n(.*?)^```", re.M | re.S)
 
 
 def python_blocks():
-    text = README.read_text(encoding="utf-8")
-    for match in BLOCK.finditer(text):
-        line = text.count("\n", 0, match.start()) + 1
-        yield pytest.param(match[1], id=f"README.md:{line}")
+    return blocks_of(README)
 
 
 @pytest.mark.parametrize("code", list(python_blocks()))
 def test_the_block_runs_on_its_own(code, tmp_path):
-    environment = {**os.environ, "PYTHONPATH": str(ROOT), "MPLBACKEND": "Agg"}
-    result = subprocess.run(
-        [sys.executable, "-c", code],
-        cwd=tmp_path,
-        env=environment,
-        capture_output=True,
-        text=True,
-        timeout=300,
-    )
+    result = run_block(code, tmp_path)
     assert result.returncode == 0, f"{result.stderr}\n--- the block ---\n{code}"
 
 
