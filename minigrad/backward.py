@@ -21,7 +21,8 @@ import numpy as np
 
 from minigrad.mode import state
 from minigrad.op import NO_OPTIONS, Op
-from minigrad.tensor import Tensor, as_array, changed_after, creation_number, last_write
+from minigrad.tensor import Tensor, as_array
+from minigrad.versions import changed_after, creation_number, last_write
 
 # `(operation, input slots, options, output slot, wanted)`: one operation of a graph, over numbered slots;
 # `wanted` holds `(position, slot)` for each input that needs a gradient (the only rules called).

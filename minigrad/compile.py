@@ -36,7 +36,8 @@ from minigrad.backward import (
     store_gradient,
 )
 from minigrad.mode import IntegerArgument, TraceError, state
-from minigrad.tensor import Tensor, as_array, next_number
+from minigrad.tensor import Tensor, as_array
+from minigrad.versions import next_number
 
 __all__ = ["Compiled", "TraceError", "compile"]
 

@@ -26,7 +26,8 @@ from typing import Any
 import numpy as np
 
 from minigrad.mode import IntegerArgument, TraceError, state
-from minigrad.tensor import Tensor, as_array, fingerprint, next_number, node
+from minigrad.tensor import Tensor, as_array, node
+from minigrad.versions import fingerprint, next_number
 
 _PYTHON_NUMBERS = (float, int, bool)
 NO_OPTIONS: dict[str, Any] = {}
@@ -107,7 +108,7 @@ class Op:
         return node(data, False, (), None, None)
 
     def _recorded(self, data: np.ndarray, inputs: tuple[Tensor, ...], options: dict[str, Any]) -> Tensor:
-        """The output as a node of the graph; each parameter it reads is fingerprinted (see tensor.py)."""
+        """The output as a node of the graph; each parameter it reads is fingerprinted (see versions.py)."""
         if self.rule is None and self.input_rules is None:
             self._check_rule()
         for parent in inputs:  # a parameter read by the graph: see `changed_after`

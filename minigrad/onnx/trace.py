@@ -17,7 +17,7 @@ from minigrad import Tensor
 from minigrad.mode import TraceError, state
 from minigrad.onnx.emitter import ExportError
 from minigrad.op import operation_of
-from minigrad.tensor import creation_number
+from minigrad.versions import creation_number
 
 __all__ = ["Traced", "creation_number", "operation_of", "trace"]
 

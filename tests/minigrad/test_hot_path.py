@@ -8,7 +8,7 @@ import pytest
 
 import minigrad as mg
 from minigrad import ops
-from minigrad.tensor import fingerprint
+from minigrad.versions import fingerprint
 
 
 def test_a_method_is_a_plain_function_of_its_operation() -> None:
