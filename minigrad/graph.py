@@ -26,6 +26,7 @@ import numpy as np
 
 from minigrad.backward import equations_of
 from minigrad.files import atomic_write
+from minigrad.release import is_released
 from minigrad.tensor import Tensor
 
 __all__ = ["INSTALL_HINT", "GraphvizNotFoundError", "draw_graph", "save_graph", "to_dot"]
@@ -184,7 +185,8 @@ def _tensor_label(t: Tensor, node_id: str, show_values: bool, norm: float | None
     shape = html.escape(str(t.shape)) if t.ndim else "scalar"
     lines.append(f'<FONT POINT-SIZE="10">{shape}</FONT>')
     if show_values and t.size <= FEW_VALUES:
-        lines.append(f'<FONT POINT-SIZE="10">{html.escape(_values(t.data))}</FONT>')
+        values = "(values released)" if is_released(t) else _values(t.data)
+        lines.append(f'<FONT POINT-SIZE="10">{html.escape(values)}</FONT>')
     if norm is not None:
         lines.append(f'<FONT POINT-SIZE="10">‖grad‖ {_number(norm)}</FONT>')
     return "<" + "<BR/>".join(lines) + ">"

@@ -26,6 +26,8 @@ from typing import Any
 import numpy as np
 
 from minigrad.mode import IntegerArgument, TraceError, state
+from minigrad.release import RELEASE_FROM, release_spare
+from minigrad.rule_reads import EVERYTHING, Reads, reads_of
 from minigrad.tensor import Tensor, as_array, node
 from minigrad.versions import fingerprint, next_number
 
@@ -48,6 +50,9 @@ class Op:
         # The rule: one function for all inputs (`rule`), or one per input (`input_rules`), never both.
         self.rule: Callable[..., Any] | None = None
         self.input_rules: tuple[Callable[..., Any], ...] | None = None
+        # What the rules read (`rule_reads.py`): the graph keeps those values alive, and only those.
+        self.reads: tuple[Reads, ...] = (EVERYTHING,)
+        self.reads_out = True
         self.n_inputs, self.variadic, self._option_names = _inputs_and_options(forward)
 
     def defvjp(self, *rules: Callable[..., Any]) -> Callable[..., Any]:
@@ -69,7 +74,16 @@ class Op:
                 f"{self.name}.defvjp: {len(rules)} rules for an operation of {self.n_inputs} inputs; "
                 "give one rule that returns a tuple, or one per input"
             )
+        self.reads = tuple(reads_of(r) for r in rules)
+        self.reads_out = any(r.out for r in self.reads)
         return rules[0]
+
+    def reads_input(self, position: int, inputs: Sequence[Tensor]) -> bool:
+        """Whether the rules a backward pass calls for these inputs (those needing a gradient) read the
+        value of input `position`."""
+        if self.input_rules is None:
+            return self.reads[0].reads_input(position)
+        return any(r.reads_input(position) for r, t in zip(self.reads, inputs) if t.requires_grad)
 
     def __call__(self, *args: Any, **options: Any) -> Tensor:
         # Every operation runs through here: the common path is inline (see docs/performance.md, the
@@ -108,12 +122,21 @@ class Op:
         return node(data, False, (), None, None)
 
     def _recorded(self, data: np.ndarray, inputs: tuple[Tensor, ...], options: dict[str, Any]) -> Tensor:
-        """The output as a node of the graph; each parameter it reads is fingerprinted (see versions.py)."""
+        """The output as a node of the graph; each parameter it reads is fingerprinted (see versions.py),
+        and the values no rule reads are let go (see release.py)."""
         if self.rule is None and self.input_rules is None:
             self._check_rule()
-        for parent in inputs:  # a parameter read by the graph: see `changed_after`
-            if parent._fn is None and parent.requires_grad:
-                parent._print = fingerprint(parent._data)
+        spare = None
+        for j, parent in enumerate(inputs):
+            fn = parent._fn
+            if fn is None:
+                if parent.requires_grad:  # a parameter read by the graph: see `changed_after`
+                    parent._print = fingerprint(parent._data)
+                continue
+            if parent._spare is not None:
+                release_spare(parent)
+            if not fn.reads_out and parent._data.nbytes >= RELEASE_FROM and not self.reads_input(j, inputs):
+                spare = (j,) if spare is None else (*spare, j)
         # `node`'s work written out: every recorded operation runs through here, and the call to `node`
         # costs 1.4% of the eager 1,000-op chain (38.00M against 37.48M instructions a chain,
         # `benchmarks/instructions.py`), which would put it past the cut's 3% over the engine before it.
@@ -128,6 +151,7 @@ class Op:
         t._fn = self
         t._options = options or None
         t._print = None
+        t._spare = spare
         t._seq = next_number()
         t._changed = -1
         return t

@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from minigrad.mode import TraceError, state
+from minigrad.release import ReleasedValues, refuse_released
 from minigrad.versions import next_number, record_write
 
 if TYPE_CHECKING:
@@ -65,6 +66,7 @@ class Tensor:
         "_parents",
         "_print",
         "_seq",
+        "_spare",
         "requires_grad",
     )
 
@@ -82,6 +84,7 @@ class Tensor:
         self._fn: Op | None = None
         self._options: dict[str, Any] | None = None
         self._print: int | None = None
+        self._spare: tuple[int, ...] | None = None  # inputs to let go once this is used (release.py)
         self._seq: int = next_number()
 
     # ----- attributes -------------------------------------------------------------------------
@@ -90,6 +93,8 @@ class Tensor:
         """The values, an ndarray. Assigning to it (`W.data = ...`, `W.data -= ...`) marks the tensor
         changed: a graph built from it before then can no longer be back-propagated. Writing into the
         array itself (`W.data[0] = 10`) is seen for parameters only (see `changed_after`)."""
+        if type(self._data) is ReleasedValues:  # see release.py
+            refuse_released(self._data)
         return self._data
 
     @data.setter
@@ -171,7 +176,7 @@ class Tensor:
     def numpy(self) -> np.ndarray:
         """The data, an ndarray (shared, not copied)."""
         self._refuse_in_trace("t.numpy()")
-        return self._data
+        return self.data
 
     def tolist(self) -> Any:
         """The values as nested Python lists (a number for a 0-d tensor), as `ndarray.tolist`."""
@@ -371,7 +376,10 @@ class Tensor:
         return len(self._data)
 
     def __repr__(self) -> str:
-        values = np.array2string(self._data, separator=", ", prefix="Tensor(", threshold=20)
+        if type(self._data) is ReleasedValues:
+            values = "<released>"
+        else:
+            values = np.array2string(self._data, separator=", ", prefix="Tensor(", threshold=20)
         extra = f", shape={self.shape}"
         if self.name is not None:
             extra += f", name={self.name!r}"
@@ -398,6 +406,7 @@ def node(
     t._fn = fn
     t._options = options
     t._print = None
+    t._spare = None
     t._seq = next_number()
     t._changed = -1
     return t

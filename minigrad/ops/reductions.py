@@ -16,12 +16,15 @@ from minigrad.ops.rounding import is_equal
 from minigrad.ops.shape import broadcast_to
 
 
-def _spread(g: Any, x: Any, axis: Any, keepdims: bool, name: str = "sum") -> Any:
-    """A reduction's gradient laid back over its input: every element it reduced gets `g`."""
+def _spread(g: Any, shape: tuple[int, ...], axis: Any, keepdims: bool) -> Any:
+    """A reduction's gradient laid back over its input's shape: every element it reduced gets `g`.
+
+    The rules pass `x.shape`, not `x`: a reduction's rule reads no input value, so the graph need not
+    keep it (see release.py). The forward pass has already checked `axis`."""
     if not keepdims and axis is not None:  # a full reduction's g is 0-d, and broadcasts as it is
-        axes = normalise_axes(x, axis, name)
-        g = g.reshape([1 if i in axes else n for i, n in enumerate(x.shape)])
-    return broadcast_to(g, shape=x.shape)
+        axes = {int(a) % len(shape) for a in (axis if isinstance(axis, tuple | list) else (axis,))}
+        g = g.reshape([1 if i in axes else n for i, n in enumerate(shape)])
+    return broadcast_to(g, shape=shape)
 
 
 @op
@@ -31,7 +34,7 @@ def sum(x, axis=None, keepdims=False):
     return total if total.dtype == x.dtype else total.astype(x.dtype)
 
 
-sum.defvjp(lambda g, out, x, axis=None, keepdims=False: _spread(g, x, axis, keepdims))
+sum.defvjp(lambda g, out, x, axis=None, keepdims=False: _spread(g, x.shape, axis, keepdims))
 
 
 @op
@@ -45,13 +48,15 @@ def mean(x, axis=None, keepdims=False):
 
 
 mean.defvjp(
-    lambda g, out, x, axis=None, keepdims=False: _spread(g / _count(x, out), x, axis, keepdims, "mean")
+    lambda g, out, x, axis=None, keepdims=False: _spread(
+        g / _count(x.size, out.size), x.shape, axis, keepdims
+    )
 )
 
 
-def _count(x: Any, out: Any) -> int:
+def _count(x_size: int, out_size: int) -> int:
     """How many elements each output of a mean averaged (1 for an empty input, whose gradient is empty)."""
-    return builtins.max(x.size // builtins.max(out.size, 1), 1)
+    return builtins.max(x_size // builtins.max(out_size, 1), 1)
 
 
 def _total(x: np.ndarray, axes: tuple[int, ...] | None, keepdims: bool) -> Any:
@@ -89,7 +94,7 @@ def _extremum_vjp(g, out, x, axis=None, keepdims=False, name="max"):
     mask operation, so that under create_graph they are found again from new inputs."""
     ties = is_equal(x, _kept(out, x, axis, keepdims))
     share = ties / sum(ties, axis=normalise_axes(x, axis, name), keepdims=True)
-    return _spread(g, x, axis, keepdims, name) * share
+    return _spread(g, x.shape, axis, keepdims) * share
 
 
 max.defvjp(_extremum_vjp)
@@ -110,7 +115,7 @@ def logsumexp(x, axis=None, keepdims=False):
 # d logsumexp = sum(softmax(x) dx), and softmax(x) = exp(x - logsumexp(x)).
 logsumexp.defvjp(
     lambda g, out, x, axis=None, keepdims=False: (
-        _spread(g, x, axis, keepdims) * exp(x - _kept(out, x, axis, keepdims))
+        _spread(g, x.shape, axis, keepdims) * exp(x - _kept(out, x, axis, keepdims))
     )
 )
 

@@ -1,0 +1,152 @@
+"""Letting go, during the forward pass, of the intermediate values that no rule reads.
+
+A graph keeps its tensors (`t.parents`), and so each tensor's array, until the graph dies. Most of those
+arrays are never read again: `x + c` and `x * c` have rules that read no value of `x`, and a sigmoid's
+rule reads its output, not its input. As PyTorch keeps only its "saved tensors", minigrad drops the
+array of an intermediate that (a) no rule reads, (b) nobody but the graph holds, since then nobody can
+compute with it again: its Tensor stays, for `t.parents`, `t.op` and drawings, and its array becomes
+`ReleasedValues`, which keep the shape and dtype and refuse every read with a message saying why. The
+forward pass then reuses memory still in the cache instead of writing fresh arrays.
+
+When: an operation's output records which of its inputs (a) holds for (`spare`); when that output is
+itself an input of a later operation, each of them that (b) holds for too is released. One operation
+later, because at the first moment the caller may still hold the input in a variable, which reference
+counts tell apart from the graph's own reference only once the expression that made it has ended.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from typing import TYPE_CHECKING, Any, NoReturn
+
+import numpy as np
+
+from minigrad.rule_reads import METADATA
+
+if TYPE_CHECKING:
+    from minigrad.tensor import Tensor
+
+
+def _references(parents: tuple[Any, ...], j: int) -> int:
+    return sys.getrefcount(parents[j])
+
+
+# What `_references` counts for an object only a graph's `parents` tuple holds (interpreters differ).
+UNHELD = _references((object(),), 0)
+
+
+def _release_from() -> int:
+    """The setting `MINIGRAD_RELEASE_FROM`, in bytes: 0 releases every array no rule reads (the tests run
+    so too), a large number keeps them all."""
+    value = os.environ.get("MINIGRAD_RELEASE_FROM", "").strip()
+    if not value:
+        return 4096  # smaller arrays save no memory worth the work, and drawings show their values
+    try:
+        n = int(value)
+    except ValueError:
+        raise ValueError(f"MINIGRAD_RELEASE_FROM={value!r} is not a whole number of bytes") from None
+    if n < 0:
+        raise ValueError(f"MINIGRAD_RELEASE_FROM={value!r}: a number of bytes cannot be negative")
+    return n
+
+
+# Arrays of fewer bytes than this are kept.
+RELEASE_FROM = _release_from()
+
+
+def release_spare(t: Tensor) -> None:
+    """Release those of `t`'s inputs that no rule reads and nobody else holds (once, when `t` is used)."""
+    parents = t._parents
+    for j in t._spare:
+        if _references(parents, j) <= UNHELD:
+            parent = parents[j]
+            data = parent._data
+            if type(data) is not ReleasedValues:
+                parent._data = released(data)
+    t._spare = None
+
+
+def is_released(t: Tensor) -> bool:
+    """Whether `t`'s values were let go."""
+    return type(t._data) is ReleasedValues
+
+
+def released(data: np.ndarray) -> ReleasedValues:
+    """What stays of an array: its shape and dtype, over one element. Shared: nothing can write to it."""
+    key = data.shape, data.dtype
+    values = _made.get(key)
+    if values is None:
+        if len(_made) > 256:  # the shapes of a few graphs; a program that makes ever new ones starts over
+            _made.clear()
+        values = _made[key] = np.ndarray.__new__(
+            ReleasedValues, data.shape, data.dtype, _ELEMENT, 0, (0,) * data.ndim
+        )
+    return values
+
+
+_ELEMENT = np.zeros(1, np.complex128)  # room for one element of any dtype
+_made: dict[tuple[tuple[int, ...], np.dtype], ReleasedValues] = {}
+
+
+_ALLOWED = METADATA | {"base", "flags", "strides", "itemsize"}
+
+
+class ReleasedValues(np.ndarray):
+    """The values of an intermediate no rule reads and nobody held, let go during the forward pass.
+
+    Its shape and dtype remain; any read of its values raises `RuntimeError`, so that a freed value is
+    never silently used."""
+
+    def __getattribute__(self, name: str) -> Any:
+        if name in _ALLOWED or (name.startswith("__") and name not in _READS):
+            return super().__getattribute__(name)
+        refuse_released(self)
+
+    def __array_ufunc__(self, *args: Any, **kwargs: Any) -> NoReturn:
+        refuse_released(self)
+
+    def __array_function__(self, *args: Any, **kwargs: Any) -> NoReturn:
+        refuse_released(self)
+
+    def __getitem__(self, index: Any) -> NoReturn:
+        refuse_released(self)
+
+    def __float__(self) -> NoReturn:
+        refuse_released(self)
+
+    def __int__(self) -> NoReturn:
+        refuse_released(self)
+
+    def __bool__(self) -> NoReturn:
+        refuse_released(self)
+
+    def __iter__(self) -> NoReturn:
+        refuse_released(self)
+
+    def __repr__(self) -> str:
+        return f"<released values of shape {self.shape}, {self.dtype}>"
+
+    __str__ = __repr__
+
+
+_READS = frozenset({"__array__", "__array_interface__", "__array_struct__", "__buffer__", "__dlpack__"})
+
+
+def refuse_released(values: ReleasedValues) -> NoReturn:
+    raise RuntimeError(
+        f"the values of this intermediate (shape {values.shape}) were released during the forward pass: "
+        "no rule of its graph reads them and nothing else held the tensor. Keep a reference to the "
+        "tensor (a variable, a list) while you compute with its values, and they are kept"
+    )
+
+
+__all__ = [
+    "RELEASE_FROM",
+    "UNHELD",
+    "ReleasedValues",
+    "is_released",
+    "refuse_released",
+    "release_spare",
+    "released",
+]

@@ -1,0 +1,82 @@
+"""Which values a rule reads: the output, some inputs, or none, found in the rule's own code.
+
+A rule `rule(g, out, *inputs, **options)` may need the output (sigmoid's `g * out * (1 - out)`), some
+inputs (the product's `g * y`) or no value at all (the sum's `g`). The graph keeps alive only the values
+some rule reads, as PyTorch's saved tensors do, and lets the others go during the forward pass
+(`release.py`). Nobody has to declare it: a parameter the rule's code never loads is never read, and
+one loaded only for its `.shape`, `.dtype`, `.ndim` or `.size` reads no value (a released value keeps
+those four). Where the code cannot tell (a builtin, a `functools.partial`, a callable object, `locals()`
+or `eval` in the body), the rule reads everything.
+"""
+
+from __future__ import annotations
+
+import dis
+import inspect
+from collections.abc import Callable
+from typing import Any, NamedTuple
+
+# What a released value still answers; reading only these is not reading the value.
+METADATA = frozenset({"shape", "dtype", "ndim", "size"})
+# Functions that reach a frame's variables by name, out of the code's sight.
+_BY_NAME = frozenset({"locals", "vars", "eval", "exec", "sys", "inspect"})
+
+
+class Reads(NamedTuple):
+    """What one rule reads: the output, the input positions it names, and every input past those."""
+
+    out: bool
+    inputs: frozenset[int]
+    rest: int  # inputs at this position and after (a rule's `*inputs`) are read; a large number if none
+
+    def reads_input(self, position: int) -> bool:
+        return position in self.inputs or position >= self.rest
+
+
+EVERYTHING = Reads(True, frozenset(), 0)
+
+
+def reads_of(rule: Callable[..., Any]) -> Reads:
+    """What `rule(g, out, *inputs, **options)` reads, from its code; everything where that cannot be told."""
+    if not inspect.isfunction(rule):
+        return EVERYTHING
+    code = rule.__code__
+    names = _names_read(code)
+    if names is None:
+        return EVERYTHING
+    positional = code.co_varnames[: code.co_argcount]
+    star = (
+        code.co_varnames[code.co_argcount + code.co_kwonlyargcount]
+        if code.co_flags & inspect.CO_VARARGS
+        else None
+    )
+    roles = positional[1:]  # out, then the inputs by position
+    star_read = star is not None and star in names
+    out = roles[0] in names if roles else star_read
+    inputs = frozenset(j for j, name in enumerate(roles[1:]) if name in names)
+    rest = max(len(roles) - 1, 0) if star_read else 1 << 30
+    return Reads(out, inputs, rest)
+
+
+def _names_read(code: Any) -> frozenset[str] | None:
+    """The local names the code loads for more than their metadata; None if it may reach them by name."""
+    instructions = list(dis.get_instructions(code))
+    read = set(code.co_cellvars)  # a nested function reads these, out of this analysis's sight
+    for i, instruction in enumerate(instructions):
+        if instruction.opname in ("LOAD_GLOBAL", "LOAD_NAME") and instruction.argval in _BY_NAME:
+            return None
+        if "FAST" not in instruction.opname or instruction.opname == "STORE_FAST":
+            continue
+        loaded = instruction.argval if isinstance(instruction.argval, tuple) else (instruction.argval,)
+        if len(loaded) == 1 and _metadata_only(instructions, i):
+            continue
+        read.update(loaded)
+    return frozenset(read)
+
+
+def _metadata_only(instructions: list[dis.Instruction], i: int) -> bool:
+    following = instructions[i + 1] if i + 1 < len(instructions) else None
+    return following is not None and following.opname == "LOAD_ATTR" and following.argval in METADATA
+
+
+__all__ = ["EVERYTHING", "METADATA", "Reads", "reads_of"]
