@@ -14,14 +14,14 @@ from __future__ import annotations
 import gc
 import threading
 import warnings
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Container, Iterable, Sequence
 from typing import Any
 
 import numpy as np
 
 from minigrad.mode import state
 from minigrad.op import NO_OPTIONS, Op
-from minigrad.release import RELEASE_FROM, released
+from minigrad.release import RELEASE_FROM, UNHELD, references, released
 from minigrad.tensor import Tensor, as_array
 from minigrad.versions import changed_after, creation_number, last_write
 
@@ -134,12 +134,28 @@ def _propagate(
     owned = [False] * len(tensors)
     grads[0], owned[0] = seed, True
     values = tensors if create_graph else [t._data for t in tensors]
-    if (
-        RELEASE_FROM == 0 and not create_graph
-    ):  # every value no rule reads let go: the rules get none of them (see release.py)
+    if RELEASE_FROM == 0 and not create_graph:  # every value no rule reads let go: the rules get none of them
         values = _withheld(values, equations)
-    run_rules(reversed(equations), values, grads, owned, keep=True)
+    run_rules(reversed(equations), values, grads, owned, keep=True, drop=_unheld(tensors, equations))
     return grads, owned
+
+
+def _unheld(tensors: list[Tensor], equations: list[Equation]) -> set[int]:
+    """The slots of large intermediates nobody but the graph holds: their gradients are dropped once handed
+    on (as PyTorch keeps no intermediate's), since nobody could read their `.grad` but through `parents`.
+    Small ones keep theirs, for drawings (see release.py)."""
+    large = [
+        k
+        for k in range(1, len(tensors))
+        if tensors[k]._fn is not None and tensors[k]._data.nbytes >= RELEASE_FROM
+    ]
+    if not large:
+        return set()
+    uses = [0] * len(tensors)  # the references to each tensor from the graph's `parents` tuples
+    for _, ins, _, _, _ in equations:
+        for i in ins:
+            uses[i] += 1
+    return {k for k in large if references(tensors, k) <= UNHELD + uses[k]}
 
 
 def _withheld(values: list[np.ndarray], equations: list[Equation]) -> list[np.ndarray]:
@@ -266,18 +282,24 @@ class rules_running:  # named as the function it replaced: `with rules_running(F
 
 
 def run_rules(
-    equations: Iterable[Equation], values: Sequence[Any], grads: list[Any], owned: list[bool], keep: bool
+    equations: Iterable[Equation],
+    values: Sequence[Any],
+    grads: list[Any],
+    owned: list[bool],
+    keep: bool,
+    drop: Container[int] = (),
 ) -> None:
     """Each equation's rules, newest first: `grads[k]`, slot k's gradient, handed to its wanted inputs.
 
     `values[k]`: slot k's value (arrays; Tensors with `create_graph`); `owned[k]`: the pass made `grads[k]`
-    (and may add into it in place); `keep`: leave each gradient in `grads` (the eager pass stores them)."""
+    (and may add into it in place); `keep`: leave each gradient in `grads` (the eager pass stores them),
+    except those of the slots in `drop`."""
     ndarray = np.ndarray
     for fn, ins, options, k, wanted in equations:
         g = grads[k]
         if g is None:  # no rule gave this slot a gradient
             continue
-        if not keep:
+        if not keep or k in drop:
             grads[k] = None
         out = values[k]
         rules = fn.input_rules

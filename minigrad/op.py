@@ -127,16 +127,22 @@ class Op:
         if self.rule is None and self.input_rules is None:
             self._check_rule()
         spare = None
-        for j, parent in enumerate(inputs):
+        j = 0
+        for parent in inputs:
             fn = parent._fn
             if fn is None:
                 if parent.requires_grad:  # a parameter read by the graph: see `changed_after`
                     parent._print = fingerprint(parent._data)
-                continue
-            if parent._spare is not None:
-                release_spare(parent)
-            if not fn.reads_out and parent._data.nbytes >= RELEASE_FROM and not self.reads_input(j, inputs):
-                spare = (j,) if spare is None else (*spare, j)
+            else:
+                if parent._spare is not None:
+                    release_spare(parent)
+                if (
+                    parent._data.nbytes >= RELEASE_FROM
+                    and not fn.reads_out
+                    and not self.reads_input(j, inputs)
+                ):
+                    spare = (j,) if spare is None else (*spare, j)
+            j += 1  # noqa: SIM113 (a counter, not enumerate: this loop runs for every recorded operation)
         # `node`'s work written out: every recorded operation runs through here, and the call to `node`
         # costs 1.4% of the eager 1,000-op chain (38.00M against 37.48M instructions a chain,
         # `benchmarks/instructions.py`), which would put it past the cut's 3% over the engine before it.

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import os
 import sys
+from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any, NoReturn
 
 import numpy as np
@@ -28,12 +29,13 @@ if TYPE_CHECKING:
     from minigrad.tensor import Tensor
 
 
-def _references(parents: tuple[Any, ...], j: int) -> int:
-    return sys.getrefcount(parents[j])
+def references(holder: Sequence[Any], j: int) -> int:
+    """The references to `holder[j]`, counted as `UNHELD` counts them."""
+    return sys.getrefcount(holder[j])
 
 
-# What `_references` counts for an object only a graph's `parents` tuple holds (interpreters differ).
-UNHELD = _references((object(),), 0)
+# What `references` counts for an object only `holder` holds (interpreters count differently).
+UNHELD = references((object(),), 0)
 
 
 def _release_from() -> int:
@@ -59,7 +61,7 @@ def release_spare(t: Tensor) -> None:
     """Release those of `t`'s inputs that no rule reads and nobody else holds (once, when `t` is used)."""
     parents = t._parents
     for j in t._spare:
-        if _references(parents, j) <= UNHELD:
+        if references(parents, j) <= UNHELD:
             parent = parents[j]
             data = parent._data
             if type(data) is not ReleasedValues:
@@ -89,7 +91,7 @@ _ELEMENT = np.zeros(1, np.complex128)  # room for one element of any dtype
 _made: dict[tuple[tuple[int, ...], np.dtype], ReleasedValues] = {}
 
 
-_ALLOWED = METADATA | {"base", "flags", "strides", "itemsize"}
+_ALLOWED = METADATA | {"base", "flags", "strides", "itemsize", "nbytes"}
 
 
 class ReleasedValues(np.ndarray):
@@ -146,6 +148,7 @@ __all__ = [
     "UNHELD",
     "ReleasedValues",
     "is_released",
+    "references",
     "refuse_released",
     "release_spare",
     "released",

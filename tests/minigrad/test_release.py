@@ -135,6 +135,27 @@ def test_a_let_go_array_is_freed_during_the_forward_pass() -> None:
     assert watched() is None
 
 
+def test_gradients_of_large_intermediates_nobody_holds_are_dropped_and_held_ones_kept() -> None:
+    x = mg.Tensor(np.ones((64, 64)), requires_grad=True)
+    held = x * 2.0
+    y = mg.sigmoid((held + 1.0) * 3.0)
+    mg.sigmoid(y * 1.0).sum().backward()
+    product = y.parents[0]
+    assert held.grad is not None and y.grad is not None  # the caller holds them: `.grad` as before
+    assert product.grad is None and product.parents[0].grad is None  # reachable through `parents` only
+    s = 1 / (1 + np.exp(-9.0))  # y = sigmoid(3 (2x + 1)) at x = 1, written out
+    u = 1 / (1 + np.exp(-s))
+    np.testing.assert_allclose(x.grad, np.full((64, 64), u * (1 - u) * s * (1 - s) * 6.0), rtol=1e-12)
+
+
+def test_small_intermediates_keep_their_gradients_for_drawings() -> None:
+    x = mg.Tensor(np.array([0.5, -1.0]), requires_grad=True)
+    y = mg.sigmoid(mg.sigmoid((x + 1.0) * 2.0) * 3.0)
+    y.sum().backward()
+    inner = y.parents[0].parents[0]
+    assert inner.grad is not None and "‖grad‖" in mg.to_dot(y)
+
+
 def test_gradients_are_those_of_the_engine_that_keeps_everything(monkeypatch: pytest.MonkeyPatch) -> None:
     rng = np.random.default_rng(1)
     values = [rng.normal(size=(30, 40)), rng.normal(size=(40, 20)), rng.normal(size=(30, 1))]
