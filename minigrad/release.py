@@ -43,7 +43,7 @@ def _release_from() -> int:
     so too), a large number keeps them all."""
     value = os.environ.get("MINIGRAD_RELEASE_FROM", "").strip()
     if not value:
-        return 4096  # smaller arrays save no memory worth the work, and drawings show their values
+        return 65536  # letting smaller arrays go costs more time than their memory is worth
     try:
         n = int(value)
     except ValueError:

@@ -71,24 +71,24 @@ def _chain(x: mg.Tensor) -> mg.Tensor:
 
 
 def test_values_no_rule_reads_are_let_go_and_those_a_rule_reads_are_kept() -> None:
-    x = mg.Tensor(np.random.default_rng(0).normal(size=(40, 40)), requires_grad=True)
+    x = mg.Tensor(np.random.default_rng(0).normal(size=(100, 100)), requires_grad=True)
     y = _chain(x)
     product = y.parents[0]  # sigmoid reads its output, not its input
     total = product.parents[0]
     inner = total.parents[0]  # the first sigmoid's output: the second `+`'s rule does not read it, ...
     assert type(total._data) is ReleasedValues  # `*`'s rule reads the 4.0, not this
     assert type(inner._data) is np.ndarray  # ... but its own rule reads it
-    assert total.shape == (40, 40) and total.dtype == np.float64 and total.op == "add"
+    assert total.shape == (100, 100) and total.dtype == np.float64 and total.op == "add"
     assert type(product._data) is np.ndarray  # y still holds it, and no later operation used y yet
 
 
 def test_a_value_the_caller_holds_is_never_let_go() -> None:
-    x = mg.Tensor(np.ones((40, 40)), requires_grad=True)
+    x = mg.Tensor(np.ones((100, 100)), requires_grad=True)
     total = x * 3.0 + 1.0
     product = total * 4.0
     out = mg.sigmoid(product)
     mg.sigmoid(out).sum().backward()
-    np.testing.assert_array_equal(total.data, np.full((40, 40), 4.0))
+    np.testing.assert_array_equal(total.data, np.full((100, 100), 4.0))
     assert type(product._data) is np.ndarray
 
 
@@ -106,7 +106,7 @@ def test_a_drawing_says_which_values_were_let_go(monkeypatch: pytest.MonkeyPatch
 
 
 def test_reading_a_let_go_value_is_an_error_that_says_why() -> None:
-    x = mg.Tensor(np.ones((40, 40)), requires_grad=True)
+    x = mg.Tensor(np.ones((100, 100)), requires_grad=True)
     gone = _chain(x).parents[0].parents[0]
     for read in (
         lambda: gone.data,
@@ -124,7 +124,7 @@ def test_reading_a_let_go_value_is_an_error_that_says_why() -> None:
 
 
 def test_a_let_go_array_is_freed_during_the_forward_pass() -> None:
-    x = mg.Tensor(np.ones((64, 64)), requires_grad=True)
+    x = mg.Tensor(np.ones((100, 100)), requires_grad=True)
     first = (x + 1.0) * 2.0  # held: kept
     watched = weakref.ref(first.parents[0]._data)
     assert watched() is not None
@@ -136,7 +136,7 @@ def test_a_let_go_array_is_freed_during_the_forward_pass() -> None:
 
 
 def test_gradients_of_large_intermediates_nobody_holds_are_dropped_and_held_ones_kept() -> None:
-    x = mg.Tensor(np.ones((64, 64)), requires_grad=True)
+    x = mg.Tensor(np.ones((100, 100)), requires_grad=True)
     held = x * 2.0
     y = mg.sigmoid((held + 1.0) * 3.0)
     mg.sigmoid(y * 1.0).sum().backward()
@@ -145,7 +145,7 @@ def test_gradients_of_large_intermediates_nobody_holds_are_dropped_and_held_ones
     assert product.grad is None and product.parents[0].grad is None  # reachable through `parents` only
     s = 1 / (1 + np.exp(-9.0))  # y = sigmoid(3 (2x + 1)) at x = 1, written out
     u = 1 / (1 + np.exp(-s))
-    np.testing.assert_allclose(x.grad, np.full((64, 64), u * (1 - u) * s * (1 - s) * 6.0), rtol=1e-12)
+    np.testing.assert_allclose(x.grad, np.full((100, 100), u * (1 - u) * s * (1 - s) * 6.0), rtol=1e-12)
 
 
 def test_small_intermediates_keep_their_gradients_for_drawings() -> None:
