@@ -49,8 +49,9 @@ def backward(self: Tensor, grad: Any = None) -> None:
     seed = _seed(self, grad, "backward(): grad")
     tensors, equations = equations_of(self, every_input=False)
     with rules_running(False):  # storing too: two threads adding into one leaf's .grad would lose updates
-        grads, owned = _propagate(tensors, equations, seed, False)
+        grads, owned, dropped = _propagate(tensors, equations, seed, False)
         stale = store_gradients(tensors, grads, owned, self._seq)
+        stale += _reached_again(tensors, dropped, self._seq)
     _watch_growth(stale)
 
 
@@ -77,7 +78,7 @@ def grad(
     targets = [slot[id(x)] for x in inputs if id(x) in slot]
     equations = pruned(equations, leading_to(len(tensors), equations, targets))
     with rules_running(create_graph):
-        grads, owned = _propagate(tensors, equations, seed, create_graph)
+        grads, owned, _ = _propagate(tensors, equations, seed, create_graph)
     results = []
     for x in inputs:
         k = slot.get(id(x))
@@ -128,16 +129,18 @@ def _seed(root: Tensor, grad: Any, what: str) -> np.ndarray:
 
 def _propagate(
     tensors: list[Tensor], equations: list[Equation], seed: Any, create_graph: bool
-) -> tuple[list[Any], list[bool]]:
-    """The eager pass: the root's gradient (slot 0) through every rule, on arrays or on Tensors."""
+) -> tuple[list[Any], list[bool], set[int]]:
+    """The eager pass: the root's gradient (slot 0) through every rule, on arrays or on Tensors; and the
+    slots whose gradients it dropped (`_unheld`)."""
     grads: list[Any] = [None] * len(tensors)
     owned = [False] * len(tensors)
     grads[0], owned[0] = seed, True
     values = tensors if create_graph else [t._data for t in tensors]
     if RELEASE_FROM == 0 and not create_graph:  # every value no rule reads let go: the rules get none of them
         values = _withheld(values, equations)
-    run_rules(reversed(equations), values, grads, owned, keep=True, drop=_unheld(tensors, equations))
-    return grads, owned
+    dropped = _unheld(tensors, equations)
+    run_rules(reversed(equations), values, grads, owned, keep=True, drop=dropped)
+    return grads, owned, dropped
 
 
 def _unheld(tensors: list[Tensor], equations: list[Equation]) -> set[int]:
@@ -450,6 +453,18 @@ def store_gradient(t: Tensor, g: np.ndarray, owned: bool, root_seq: int = -1) ->
             t._grad, t._grad_own = _added(t._grad, g), True
     t._grad_root = root_seq
     return stale
+
+
+def _reached_again(tensors: Sequence[Tensor], dropped: set[int], root_seq: int) -> list[Tensor]:
+    """The intermediates whose gradients were dropped that an earlier pass from another output reached
+    too: for `_watch_growth`, as `store_gradient` finds those it stores."""
+    again = []
+    for k in dropped:
+        t = tensors[k]
+        if t._grad_root != -1 and t._grad_root != root_seq:
+            again.append(t)
+        t._grad_root = root_seq
+    return again
 
 
 # How many intermediates the last few backward passes found already holding an earlier pass's gradient.

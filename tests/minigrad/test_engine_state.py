@@ -43,9 +43,11 @@ def test_an_in_place_change_of_a_tensor_that_requires_a_gradient_is_refused_outs
 # ----- the hand-written loop whose graph keeps growing ----------------------------------------
 
 
-def test_replacing_a_parameter_by_an_operation_on_itself_warns_once_naming_it():
-    X, Y = rng.standard_normal((2, 20)), rng.random((1, 20))
-    W1 = Tensor(rng.standard_normal((3, 2)), requires_grad=True, name="W1")
+# (100, 100): large enough that the earlier steps, which nobody holds, keep no gradient (release.py)
+@pytest.mark.parametrize("n", [2, 100])
+def test_replacing_a_parameter_by_an_operation_on_itself_warns_once_naming_it(n):
+    X, Y = rng.standard_normal((n, 20)), rng.random((1, 20))
+    W1 = Tensor(rng.standard_normal((n if n > 2 else 3, n)), requires_grad=True, name="W1")
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("default")
         for _ in range(8):
