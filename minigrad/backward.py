@@ -21,7 +21,7 @@ import numpy as np
 
 from minigrad.mode import state
 from minigrad.op import NO_OPTIONS, Op
-from minigrad.release import RELEASE_FROM, UNHELD, references, released
+from minigrad.release import RELEASE_FROM, unheld, withheld
 from minigrad.tensor import Tensor, as_array
 from minigrad.versions import changed_after, creation_number, last_write
 
@@ -131,46 +131,16 @@ def _propagate(
     tensors: list[Tensor], equations: list[Equation], seed: Any, create_graph: bool
 ) -> tuple[list[Any], list[bool], set[int]]:
     """The eager pass: the root's gradient (slot 0) through every rule, on arrays or on Tensors; and the
-    slots whose gradients it dropped (`_unheld`)."""
+    slots whose gradients it dropped (`release.unheld`)."""
     grads: list[Any] = [None] * len(tensors)
     owned = [False] * len(tensors)
     grads[0], owned[0] = seed, True
     values = tensors if create_graph else [t._data for t in tensors]
     if RELEASE_FROM == 0 and not create_graph:  # every value no rule reads let go: the rules get none of them
-        values = _withheld(values, equations)
-    dropped = _unheld(tensors, equations)
-    run_rules(reversed(equations), values, grads, owned, keep=True, drop=dropped)
+        values = withheld(values, equations)
+    dropped = unheld(tensors, equations)
+    run_rules(reversed(equations), values, grads, owned, drop=dropped)
     return grads, owned, dropped
-
-
-def _unheld(tensors: list[Tensor], equations: list[Equation]) -> set[int]:
-    """The slots of large intermediates nobody but the graph holds: their gradients are dropped once handed
-    on (as PyTorch keeps no intermediate's), since nobody could read their `.grad` but through `parents`.
-    Small ones keep theirs, for drawings (see release.py)."""
-    large = [
-        k
-        for k in range(1, len(tensors))
-        if tensors[k]._fn is not None and tensors[k]._data.nbytes >= RELEASE_FROM
-    ]
-    if not large:
-        return set()
-    uses = [0] * len(tensors)  # the references to each tensor from the graph's `parents` tuples
-    for _, ins, _, _, _ in equations:
-        for i in ins:
-            uses[i] += 1
-    return {k for k in large if references(tensors, k) <= UNHELD + uses[k]}
-
-
-def _withheld(values: list[np.ndarray], equations: list[Equation]) -> list[np.ndarray]:
-    """The values with those no rule of the equations reads released, as the forward pass may release
-    them: a rule that reads one after all raises, which is how the tests check `rule_reads.py`."""
-    read = [False] * len(values)
-    for fn, ins, _, k, wanted in equations:
-        read[k] = read[k] or fn.reads_out
-        rules = fn.reads if fn.input_rules is not None else fn.reads * len(ins)
-        for j, i in enumerate(ins):
-            read[i] = read[i] or any(rules[p].reads_input(j) for p, _ in wanted)
-    return [v if read[k] or k == 0 else released(v) for k, v in enumerate(values)]
 
 
 # ----- the walker: a graph as equations -------------------------------------------------------------
@@ -286,30 +256,26 @@ class rules_running:  # named as the function it replaced: `with rules_running(F
 
 def run_rules(
     equations: Iterable[Equation],
-    values: Sequence[Any],
+    values: list[Any],
     grads: list[Any],
     owned: list[bool],
-    keep: bool,
-    drop: Container[int] = (),
+    drop: Container[int],
 ) -> None:
-    """Each equation's rules, newest first: `grads[k]`, slot k's gradient, handed to its wanted inputs.
-
-    `values[k]`: slot k's value (arrays; Tensors with `create_graph`); `owned[k]`: the pass made `grads[k]`
-    (and may add into it in place); `keep`: leave each gradient in `grads` (the eager pass stores them),
-    except those of the slots in `drop`."""
+    """Each equation's rules, newest first: `grads[k]`, slot k's gradient, handed to its wanted inputs;
+    `values[k]` its value (Tensors with `create_graph`); `owned[k]`: the pass made `grads[k]` (may add in
+    place); `drop`: slots whose gradients leave `grads` once handed on (all when compiled; the eager pass
+    stores the others in `.grad`)."""
     ndarray = np.ndarray
     for fn, ins, options, k, wanted in equations:
         g = grads[k]
         if g is None:  # no rule gave this slot a gradient
             continue
-        if not keep or k in drop:
+        if k in drop:
             grads[k] = None
         out = values[k]
         rules = fn.input_rules
         n = 0 if options or rules is None else len(ins)  # 1 or 2: rules called directly, not with *inputs
-        every = (
-            None if n == 1 or n == 2 else _gradients(fn, g, out, [values[i] for i in ins], options, wanted)
-        )
+        every = None if n in (1, 2) else _gradients(fn, g, out, [values[i] for i in ins], options, wanted)
         a, b = values[ins[0]], values[ins[1]] if n == 2 else None
         for position, i in wanted:
             if every is not None:
@@ -325,10 +291,8 @@ def run_rules(
                 mine = False  # nearly always the same object, and `is` costs far less than `==`
             else:  # to be summed back or cast
                 pg, mine = fit_gradient(pg, x, fn.name)
-            if grads[i] is None:
-                grads[i], owned[i] = pg, mine
-            else:
-                grads[i], owned[i] = add_gradient(grads[i], owned[i], pg)
+            total = grads[i]
+            grads[i], owned[i] = (pg, mine) if total is None else add_gradient(total, owned[i], pg)
 
 
 def _gradients(

@@ -312,7 +312,7 @@ class Trace:
         grads[0], owned[0] = np.ones(J.shape, J.dtype), True  # as `backward()` seeds one element
         with rules_running(False):
             rules = pruned(equations, self.needs)[::-1] if self.bound else self.rules
-            run_rules(rules, values, grads, owned, keep=False)
+            run_rules(rules, values, grads, owned, drop=range(self.n_slots))
             for k, t, *_ in self.captured:
                 if grads[k] is not None:
                     store_gradient(t, grads[k], owned[k])

@@ -91,6 +91,40 @@ _ELEMENT = np.zeros(1, np.complex128)  # room for one element of any dtype
 _made: dict[tuple[tuple[int, ...], np.dtype], ReleasedValues] = {}
 
 
+# ----- at backward(): the gradients nobody could read, the values no rule reads ----------------------------
+
+
+def unheld(tensors: list[Tensor], equations: list[Any]) -> set[int]:
+    """The slots of large intermediates nobody but the graph holds: their gradients are dropped once handed
+    on (as PyTorch keeps no intermediate's), since nobody could read their `.grad` but through `parents`.
+    Small ones keep theirs, for drawings."""
+    large = [
+        k
+        for k in range(1, len(tensors))
+        if tensors[k]._fn is not None and tensors[k]._data.nbytes >= RELEASE_FROM
+    ]
+    if not large:
+        return set()
+    uses = [0] * len(tensors)  # the references to each tensor from the graph's `parents` tuples
+    for _, ins, _, _, _ in equations:
+        for i in ins:
+            uses[i] += 1
+    return {k for k in large if references(tensors, k) <= UNHELD + uses[k]}
+
+
+def withheld(values: list[np.ndarray], equations: list[Any]) -> list[np.ndarray]:
+    """The backward pass's values with those no rule of its equations (`backward.Equation`) reads let go,
+    as the forward pass may let them go: a rule that reads one after all raises, which is how the tests
+    check `rule_reads.py` (`MINIGRAD_RELEASE_FROM=0`)."""
+    read = [False] * len(values)
+    for fn, ins, _, k, wanted in equations:
+        read[k] = read[k] or fn.reads_out
+        rules = fn.reads if fn.input_rules is not None else fn.reads * len(ins)
+        for j, i in enumerate(ins):
+            read[i] = read[i] or any(rules[p].reads_input(j) for p, _ in wanted)
+    return [v if read[k] or k == 0 else released(v) for k, v in enumerate(values)]
+
+
 _ALLOWED = METADATA | {"base", "flags", "strides", "itemsize", "nbytes"}
 
 
@@ -152,4 +186,6 @@ __all__ = [
     "refuse_released",
     "release_spare",
     "released",
+    "unheld",
+    "withheld",
 ]
