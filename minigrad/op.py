@@ -26,7 +26,7 @@ from typing import Any
 import numpy as np
 
 from minigrad.mode import IntegerArgument, TraceError, state
-from minigrad.release import RELEASE_FROM, release_spare
+from minigrad.release import RELEASE_FROM, newest_large, release_spare
 from minigrad.rule_reads import EVERYTHING, Reads, reads_of
 from minigrad.tensor import Tensor, as_array, node
 from minigrad.versions import fingerprint, next_number
@@ -127,6 +127,7 @@ class Op:
         if self.rule is None and self.input_rules is None:
             self._check_rule()
         spare = None
+        large = False
         j = 0
         for parent in inputs:
             fn = parent._fn
@@ -136,12 +137,10 @@ class Op:
             else:
                 if parent._spare is not None:
                     release_spare(parent)
-                if (
-                    parent._data.nbytes >= RELEASE_FROM
-                    and not fn.reads_out
-                    and not self.reads_input(j, inputs)
-                ):
-                    spare = (j,) if spare is None else (*spare, j)
+                if parent._data.nbytes >= RELEASE_FROM:
+                    large = True
+                    if not fn.reads_out and not self.reads_input(j, inputs):
+                        spare = (j,) if spare is None else (*spare, j)
             j += 1  # noqa: SIM113 (a counter, not enumerate: this loop runs for every recorded operation)
         # `node`'s work written out: every recorded operation runs through here, and the call to `node`
         # costs 1.4% of the eager 1,000-op chain (38.00M against 37.48M instructions a chain,
@@ -160,6 +159,8 @@ class Op:
         t._spare = spare
         t._seq = next_number()
         t._changed = -1
+        if large:  # this node's inputs hold a large intermediate: see `release.unheld`
+            newest_large[0] = t._seq
         return t
 
     def _refuse_untraced(self, inputs: tuple[Tensor, ...]) -> None:

@@ -55,6 +55,10 @@ def _release_from() -> int:
 
 # Arrays of fewer bytes than this are kept.
 RELEASE_FROM = _release_from()
+# The creation number of the newest operation with an intermediate of at least RELEASE_FROM bytes among its
+# inputs (set by `Op._recorded`): a graph whose oldest operation is newer holds no large intermediate (but
+# perhaps its root), and the backward pass looks no further.
+newest_large = [-1]
 
 
 def release_spare(t: Tensor) -> None:
@@ -98,6 +102,8 @@ def unheld(tensors: list[Tensor], equations: list[Any]) -> set[int]:
     """The slots of large intermediates nobody but the graph holds: their gradients are dropped once handed
     on (as PyTorch keeps no intermediate's), since nobody could read their `.grad` but through `parents`.
     Small ones keep theirs, for drawings."""
+    if not equations or newest_large[0] < tensors[equations[0][3]]._seq:  # none made since the oldest
+        return set()
     large = [
         k
         for k in range(1, len(tensors))
@@ -182,6 +188,7 @@ __all__ = [
     "UNHELD",
     "ReleasedValues",
     "is_released",
+    "newest_large",
     "references",
     "refuse_released",
     "release_spare",
