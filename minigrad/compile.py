@@ -35,6 +35,7 @@ from minigrad.backward import (
     run_rules,
     store_gradient,
 )
+from minigrad.codegen import Learned, changed_capture, generate, watched
 from minigrad.mode import IntegerArgument, TraceError, state
 from minigrad.tensor import Tensor, as_array
 from minigrad.versions import next_number
@@ -135,7 +136,7 @@ class Compiled:
                 f"compile: {name} must return a one-element Tensor (a loss), got shape {out.shape}"
             )
         self.traces += 1
-        trace = Trace(out, tracers, requires, operands)
+        trace = Trace(out, tracers, requires, operands, name)
         trace.warn_of_data(start, _closed_over_arrays(self.loss), name)
         return trace
 
@@ -248,7 +249,12 @@ class Trace:
     """One signature's equations, and their replay: forward on arrays, then the one interpreter of rules."""
 
     def __init__(
-        self, out: Tensor, tracers: list[Any], requires: tuple[bool, ...], operands: dict[int, Any]
+        self,
+        out: Tensor,
+        tracers: list[Any],
+        requires: tuple[bool, ...],
+        operands: dict[int, Any],
+        name: str = "loss",
     ) -> None:
         self.tensors_made, self.equations = equations_of(out, every_input=True)
         slot = {id(t): k for k, t in enumerate(self.tensors_made)}
@@ -270,6 +276,15 @@ class Trace:
         self.rules = pruned(self.equations, self.needs)[::-1]  # newest first
         self.forward_steps = _forward_steps(self.equations, set())
         self.learning = True  # the first replay checks every output, and remembers which need it
+        self.name = name
+        # The step as one generated function (`codegen.py`), written after the first replay; its text.
+        self.generated: Callable[[list[np.ndarray]], Any] | None = None
+        self.source: str | None = None
+        if self.bound:
+            self.source = (
+                f"# {name}: this trace runs on the interpreter (backward.run_rules): an integer argument "
+                f"is an option of {self.equations[self.bound[0]][0].name}, filled in at each call\n"
+            )
 
     def warn_of_data(self, start: int, closed_over: set[int], name: str) -> None:
         """Warn of each large constant made outside the traced function: it looks like data, frozen.
@@ -291,34 +306,54 @@ class Trace:
                 )
 
     def run(self, args: list[np.ndarray]) -> tuple[np.ndarray, tuple[np.ndarray, ...]]:
-        """The loss's value and the wanted gradients for these arguments (and the captured `.grad`s)."""
+        """The loss's value and the wanted gradients for these arguments (and the captured `.grad`s).
+
+        The first call replays on the interpreter and learns what the generated step needs; later
+        calls run the generated step (`source`), or the interpreter where it could not be written.
+        """
+        if self.generated is not None:
+            return self.generated(args)
+        if self.source is not None:
+            return self.interpret(args)
+        notes: dict[tuple[int, int], Any] = {}
+        result, (sure, values) = self._replay(args, notes)
+        self.generated, self.source = generate(self, Learned(sure, values, notes, len(args)), self.name)
+        return result
+
+    def interpret(self, args: list[np.ndarray]) -> tuple[np.ndarray, tuple[np.ndarray, ...]]:
+        """`run` on the interpreter: each equation's forward function, then `backward.run_rules`."""
+        return self._replay(args, None)[0]
+
+    def _replay(self, args: list[np.ndarray], notes: dict[tuple[int, int], Any] | None) -> tuple[Any, Any]:
+        """The interpreter's replay; with `notes`, each rule's result is noted (`codegen.Watched`), and
+        returned with the equations whose outputs were floating arrays and each slot's shape and dtype."""
         values = self._inputs(args)
         equations, steps = self.equations, self.forward_steps
         if self.bound:  # integer arguments used as options: this call's own
             equations = _bind(equations, self.bound, args)
             steps = _forward_steps(equations, set())
-        learned: set[int] | None = set() if self.learning else None
+        learned: set[int] | None = set() if self.learning or notes is not None else None
         _replay_forward(steps, values, learned)
         if learned is not None and not self.bound:
             self.forward_steps = _forward_steps(self.equations, learned)
         self.learning = False
+        found = learned, [(np.shape(v), np.asarray(v).dtype) for v in values]
         J = values[0]
         if self.root_is_leaf:  # the loss is an argument or a constant
             J = np.array(J)
         if not self.wanted and not self.captured:
-            return J, ()
+            return (J, ()), found
         grads: list[Any] = [None] * self.n_slots
         owned = [False] * self.n_slots
         grads[0], owned[0] = np.ones(J.shape, J.dtype), True  # as `backward()` seeds one element
         with rules_running(False):
             rules = pruned(equations, self.needs)[::-1] if self.bound else self.rules
-            run_rules(rules, values, grads, owned, keep=False)
+            run_rules(rules if notes is None else watched(rules, notes), values, grads, owned, keep=False)
             for k, t, *_ in self.captured:
                 if grads[k] is not None:
                     store_gradient(t, grads[k], owned[k])
-        return J, tuple(
-            [_argument_gradient(grads[k] if k >= 0 else None, owned[k], args[i]) for i, k in self.wanted]
-        )
+        wanted = [_argument_gradient(grads[k] if k >= 0 else None, owned[k], args[i]) for i, k in self.wanted]
+        return (J, tuple(wanted)), found
 
     def _inputs(self, args: list[np.ndarray]) -> list[Any]:
         """The slots' values before the replay: arguments, captured Tensors' data (afresh), constants."""
@@ -330,10 +365,7 @@ class Trace:
         for k, t, shape, dtype in self.captured:
             data = t._data
             if data.shape != shape or data.dtype != dtype:
-                raise ValueError(
-                    f"compiled step: {t._label()}, which the loss closes over, is now {data.shape} "
-                    f"{data.dtype}; it was traced as {shape} {dtype}. Compile the loss again"
-                )
+                changed_capture(t, shape, dtype)
             values[k] = data
         for k, value in self.constants:
             values[k] = value
