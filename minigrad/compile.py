@@ -114,6 +114,24 @@ class Compiled:
             self._cache.move_to_end(key)
         return trace.run(arrays)
 
+    def trace_for(self, *args: Any) -> Trace | None:
+        """The trace of the signature of these arguments (shapes, dtypes, `requires_grad`), None if the
+        step has not been called with one like it (it is not traced here)."""
+        return self._cache.get(_arguments(args)[1])
+
+    def source(self, *args: Any) -> str:
+        """The Python code a call with arguments like these runs, to read or print when debugging a step.
+
+        It is written at the first call of a signature (`trace_for`), from what that call learned;
+        before it, and where a trace keeps the interpreter, the text says so.
+        """
+        trace = self.trace_for(*args)
+        if trace is None:
+            return "# no call of the step with arguments of this signature yet: call it first\n"
+        if trace.source is None:
+            return "# the code is written at the end of the first call of this signature, which failed\n"
+        return trace.source
+
     def _trace(self, args: tuple[Any, ...], arrays: list[np.ndarray], requires: tuple[bool, ...]) -> Trace:
         # Every argument requires a gradient while tracing, so that every operation that depends on one
         # is recorded (`1 - Y` too), not folded into a constant; the gradients are pruned afterwards.

@@ -1,0 +1,243 @@
+"""The compiled step as generated code (codegen.py, issue 23): the generated step and the interpreter it
+replaces (`backward.run_rules`) give the same bits, the generated step lets go of each value after its last
+reader, and what it cannot write (integer options, rules giving what is not an array) keeps the interpreter.
+"""
+
+import traceback
+import tracemalloc
+import weakref
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from programs import program_loss, programs
+from test_compile import BINARY, UNARY, lab_loss, lab_problem
+
+import minigrad as mg
+from minigrad import Tensor
+from minigrad.testing import arrays
+
+
+def traced(loss, *args):
+    """A compiled step called once with `args` (the call that writes its code), and its trace."""
+    step = mg.compile(loss)
+    step(*args)
+    return step, step.trace_for(*args)
+
+
+def assert_same_bits(got, want):
+    (J, grads), (J0, grads0) = got, want
+    assert J.dtype == J0.dtype and J.shape == J0.shape and np.array_equal(J, J0, equal_nan=True)
+    assert len(grads) == len(grads0)
+    for g, g0 in zip(grads, grads0):
+        assert g.dtype == g0.dtype and g.shape == g0.shape
+        assert np.array_equal(g, g0, equal_nan=True)
+
+
+@settings(max_examples=100, deadline=None)
+@given(programs(UNARY, BINARY), st.data())
+def test_the_generated_step_and_the_interpreter_give_the_same_bits(program, data):
+    leaves, requires, steps = program
+    loss = program_loss(steps, UNARY, BINARY)
+    _, trace = traced(loss, *[Tensor(np.array(v), requires_grad=r) for v, r in zip(leaves, requires)])
+    assert trace.generated is not None, trace.source
+    for _ in range(2):
+        others = [data.draw(arrays(np.shape(v), min_value=-1.5, max_value=1.5)) for v in leaves]
+        assert_same_bits(trace.run(others), trace.interpret(others))
+
+
+def test_the_generated_lab_step_stores_the_closed_over_parameters_grads_as_the_interpreter():
+    params, X, Y = lab_problem()
+    twins = [Tensor(p.data.copy(), requires_grad=True) for p in params]
+    generated, interpreted = (mg.compile(lambda X, Y, ps=ps: lab_loss(*ps, X, Y)) for ps in (params, twins))
+    generated(X, Y)  # the first call, on the interpreter, writes the code
+    interpreted(X, Y)
+    for _ in range(4):
+        for p, q in zip(params, twins):
+            p.zero_grad(), q.zero_grad()
+        J, _ = generated(X, Y)
+        J0, _ = interpreted.trace_for(X, Y).interpret([X.data, Y.data])
+        assert np.array_equal(J, J0)
+        for p, q in zip(params, twins):
+            assert np.array_equal(p.grad, q.grad)
+            with mg.no_grad():
+                p -= 0.5 * p.grad
+                q -= 0.5 * q.grad
+    assert generated.trace_for(X, Y).generated is not None
+
+
+def test_the_source_is_readable_python_naming_each_operation():
+    params, X, Y = lab_problem()
+    step = mg.compile(lab_loss)
+    assert "call it first" in step.source(*params, X, Y)
+    step(*params, X, Y)
+    source = step.source(*params, X, Y)
+    assert source.startswith("def lab_loss(args):")
+    for name in (
+        "matmul(",
+        "sigmoid(",
+        "log(",
+        "sum(",
+        "with rules_running(False):",
+        "g0 = ones((), float64)",
+    ):
+        assert name in source
+    assert "# v0 = div(" in source  # each rule under a comment naming its operation
+    assert "run_rules" not in source
+
+
+def test_a_value_no_rule_reads_is_let_go_after_its_last_forward_use():
+    made = []
+
+    @mg.op
+    def noted(x):
+        out = np.exp(x)
+        made.append(weakref.ref(out))
+        return out
+
+    noted.defvjp(lambda g, out, x: g)  # reads neither out nor x: nothing keeps the output
+
+    seen = []
+
+    @mg.op
+    def probe(x):
+        seen.append(made[-1]() is not None)  # is noted's output still alive here?
+        return x * 1.0
+
+    probe.defvjp(lambda g, out, x: g)
+    x = Tensor(np.ones(5), requires_grad=True)
+    _, trace = traced(lambda x: probe(noted(x) + 1.0).sum(), x)
+    seen.clear()
+    trace.run([x.data])
+    trace.interpret([x.data])
+    assert seen == [False, True]  # the interpreter keeps every value until the step ends; the code does not
+
+
+def test_the_generated_step_peaks_below_the_sum_of_its_intermediates():
+    def loss(x):
+        for _ in range(20):
+            x = (x + 0.5) * 0.9  # rules that read no value of x: each intermediate dies at its next use
+        return x.sum()
+
+    x = np.random.default_rng(0).standard_normal((100, 100))
+    _, trace = traced(loss, Tensor(x, requires_grad=True))
+    intermediates = 40 * x.nbytes
+    peaks = []
+    for run in (trace.run, trace.interpret):
+        run([x])
+        tracemalloc.start()
+        run([x])
+        peaks.append(tracemalloc.get_traced_memory()[1])
+        tracemalloc.stop()
+    generated, interpreted = peaks
+    assert interpreted > 0.9 * intermediates  # what the measure sees when nothing is let go
+    assert generated < 0.2 * intermediates
+
+
+def test_a_gradient_is_let_go_once_handed_on():
+    received, checked = [], []
+
+    @mg.op
+    def first(x):
+        return x * 2.0
+
+    @first.defvjp
+    def first_rule(g, out, x):
+        received.append(weakref.ref(g))
+        return g * 2.0
+
+    @mg.op
+    def last(x):
+        return x + 0.0
+
+    @last.defvjp
+    def last_rule(g, out, x):
+        checked.append(received[-1]() is None)  # first's gradient, handed on before this rule runs
+        return g.copy()
+
+    x = Tensor(np.ones(4), requires_grad=True)
+    _, trace = traced(lambda x: (first(last(x)) * 3.0).sum(), x)
+    checked.clear()
+    trace.run([x.data])
+    assert checked == [True]
+
+
+def test_integer_options_keep_the_interpreter():
+    def loss(logits, labels):
+        return -mg.log_softmax(logits, axis=0)[labels, np.arange(6)].sum()
+
+    logits, labels = Tensor(np.ones((4, 6)), requires_grad=True), np.array([0, 1, 2, 3, 0, 1])
+    step, trace = traced(loss, logits, labels)
+    assert trace.generated is None and "interpreter" in step.source(logits, labels)
+    J, (g,) = step(logits, np.array([3, 3, 3, 0, 0, 0]))
+    eager = loss(logits, np.array([3, 3, 3, 0, 0, 0]))
+    eager.backward()
+    assert np.array_equal(J, eager.data) and np.array_equal(g, logits.grad)
+
+
+def test_a_rule_giving_a_tuple_for_one_input_keeps_the_interpreter():
+    @mg.op
+    def twice(x):
+        return 2 * x
+
+    twice.defvjp(lambda g, out, x: (2 * g,))  # allowed: one gradient in a tuple
+    x = Tensor([1.0, 2.0], requires_grad=True)
+    step, trace = traced(lambda x: twice(x).sum(), x)
+    assert trace.generated is None and "twice's rule" in trace.source
+    assert np.array_equal(step(x)[1][0], [2.0, 2.0])
+
+
+def test_a_rule_giving_the_wrong_number_of_gradients_at_a_later_call_is_named():
+    calls = []
+
+    @mg.op
+    def pair(a, b):
+        return a * b
+
+    @pair.defvjp
+    def pair_rule(g, out, a, b):
+        calls.append(1)
+        return (g * b, g * a) if len(calls) == 1 else (g * b,)  # one gradient for two inputs at call 2
+
+    a, b = Tensor([1.0], requires_grad=True), Tensor([2.0], requires_grad=True)
+    step, trace = traced(lambda a, b: pair(a, b).sum(), a, b)
+    assert trace.generated is not None
+    with pytest.raises(ValueError, match="pair's rule returned 1 gradients for 2 inputs"):
+        step(a, b)
+
+
+def test_a_rule_that_raises_raises_through_the_generated_step_whose_lines_show_in_the_traceback():
+    calls = []
+
+    @mg.op
+    def fragile(x):
+        return x + 1.0
+
+    @fragile.defvjp
+    def fragile_rule(g, out, x):
+        calls.append(1)
+        if len(calls) > 1:
+            raise FloatingPointError("fragile's rule: no")
+        return g
+
+    x = Tensor([1.0], requires_grad=True)
+    step, trace = traced(lambda x: fragile(x).sum(), x)
+    assert trace.generated is not None
+    with pytest.raises(FloatingPointError, match="fragile's rule: no") as error:
+        step(x)
+    lines = [
+        frame.line for frame in traceback.extract_tb(error.tb) if frame.filename.startswith("<mg.compile")
+    ]
+    assert len(lines) == 1 and "fragile_d0(g1, v1, v2)" in lines[0]
+
+
+def test_a_closed_over_tensor_that_changed_shape_is_an_error_in_the_generated_step_too():
+    W = Tensor(np.ones((2, 2)), requires_grad=True)
+    step = mg.compile(lambda x: (W * x).sum())
+    x = Tensor(np.ones((2, 2)), requires_grad=True)
+    step(x)
+    step(x)
+    W.data = np.ones((3, 3))
+    with pytest.raises(ValueError, match=r"now \(3, 3\) float64; it was traced as \(2, 2\) float64"):
+        step(x)
