@@ -145,7 +145,11 @@ class _Step:
 
 
 class _Writer:
-    """Writes one trace's step: forward steps, then the rules newest first, then the drops between them."""
+    """Writes one trace's step: forward steps, then the rules newest first, then the drops between them.
+
+    Slot k is written `v{n}` (its value), `g{n}` (its gradient) or `c{n}` (a constant), n numbering the
+    slots in the order the code makes them: arguments first, the loss last.
+    """
 
     def __init__(self, trace: Any, learned: Learned) -> None:
         self.trace, self.learned = trace, learned
@@ -154,7 +158,6 @@ class _Writer:
             "as_array": as_array,
             "asarray": np.asarray,
             "array": np.array,
-            "ones": np.ones,
             "zeros_like": np.zeros_like,
             "fit_gradient": fit_gradient,
             "store_gradient": store_gradient,
@@ -163,6 +166,11 @@ class _Writer:
         }
         self.bound: dict[tuple[int, str], str] = {}
         self.made = {k for _, _, _, k, _ in trace.equations}
+        self.constants = {k for k, _ in trace.constants}
+        order = [k for _, k in sorted(trace.arguments)] + [k for k, _ in trace.integer_operands]
+        order += [k for k, *_ in trace.captured] + [k for k, _ in trace.constants]
+        order += [k for *_, k, _ in trace.equations]
+        self.number = {k: n + 1 for n, k in enumerate(dict.fromkeys(order))}
         self.steps: list[_Step] = []
         self.head: list[str] = []
 
@@ -174,15 +182,26 @@ class _Writer:
             self.namespace[self.bound[key]] = value
         return self.bound[key]
 
-    def value(self, k: int) -> str:
-        return f"c{k}" if k in self.constants else f"v{k}"
+    def v(self, k: int) -> str:
+        """Slot k's value."""
+        return f"c{self.number[k]}" if k in self.constants else f"v{self.number[k]}"
+
+    def g(self, k: int) -> str:
+        """Slot k's gradient."""
+        return f"g{self.number[k]}"
+
+    def like(self, k: int) -> str:
+        """What `fit_gradient` reads of slot k (its shape and dtype): a made value may be gone by then."""
+        if k not in self.made:
+            return self.v(k)
+        shape, dtype = self.learned.values[k]
+        return self.bind(np.broadcast_to(np.zeros((), dtype), shape), f"like_{self.v(k)}")
 
     def plan(self) -> str | None:
         """Write every step; the reason the trace cannot be generated, if any."""
         trace = self.trace
-        self.constants = {k for k, _ in trace.constants}
         for k, value in trace.constants:
-            self.namespace[f"c{k}"] = value
+            self.namespace[self.v(k)] = value
         self._inputs()
         for index, equation in enumerate(trace.equations):
             self.steps.append(self._forward(index, equation))
@@ -195,39 +214,44 @@ class _Writer:
         """Unpack the arguments; read each closed-over Tensor's array afresh, checking it kept its shape."""
         trace, names = self.trace, [f"a{i}" for i in range(self.learned.n_args)]
         for i, k in trace.arguments:
-            names[i] = f"v{k}"
+            names[i] = self.v(k)
         self.head.append(f"{', '.join(names)}{',' if len(names) == 1 else ''} = args")
         for k, i in trace.integer_operands:
-            self.head.append(f"v{k} = as_array(a{i})")
+            self.head.append(f"{self.v(k)} = as_array(a{i})")
         for k, t, shape, dtype in trace.captured:
-            t_name, dtype_name = self.bind(t, f"t{k}"), self.bind(dtype, str(dtype))
-            self.head.append(f"v{k} = {t_name}._data")
-            self.head.append(f"if v{k}.shape != {shape!r} or v{k}.dtype != {dtype_name}:")
+            v, t_name, dtype_name = (
+                self.v(k),
+                self.bind(t, f"t{self.number[k]}"),
+                self.bind(dtype, str(dtype)),
+            )
+            self.head.append(f"{v} = {t_name}._data")
+            self.head.append(f"if {v}.shape != {shape!r} or {v}.dtype != {dtype_name}:")
             self.head.append(f"    changed_capture({t_name}, {shape!r}, {dtype_name})")
 
     def _forward(self, index: int, equation: Any) -> _Step:
         fn, ins, options, k, _ = equation
-        forward = self.bind(fn.forward, fn.name)
-        arguments = [self.value(i) for i in ins]
+        forward, v = self.bind(fn.forward, fn.name), self.v(k)
+        arguments = [self.v(i) for i in ins]
         if options:
-            arguments.append(f"**{self.bind(options, f'o{k}')}")
-        lines = [f"v{k} = {forward}({', '.join(arguments)})"]
+            arguments.append(f"**{self.bind(options, f'o{self.number[k]}')}")
+        lines = [f"{v} = {forward}({', '.join(arguments)})"]
         if index not in self.learned.sure:  # the interpreter's check, where the first replay needed it
-            lines.append(f'if type(v{k}) is not ndarray or v{k}.dtype.kind != "f":')
+            lines.append(f'if type({v}) is not ndarray or {v}.dtype.kind != "f":')
             what = f"{fn.name}'s output"
-            lines.append(f"    v{k} = as_array(v{k}, {what!r})")
+            lines.append(f"    {v} = as_array({v}, {what!r})")
         return _Step(lines, reads=set(ins), names=set(ins))
 
     def _loss(self) -> str:
-        return "array(v0)" if self.trace.root_is_leaf else "v0"
+        return f"array({self.v(0)})" if self.trace.root_is_leaf else self.v(0)
 
     def _backward(self) -> str | None:
         """The seed, each rule newest first as `run_rules` calls it, the stores and the return."""
         shape, dtype = self.learned.values[0]
         self.owned: list[bool | None] = [None] * len(self.learned.values)  # None: no gradient yet
         self.owned[0] = True
+        seed = self.bind(np.ones(shape, dtype), "one")  # copied: a rule may write into its g
         self.steps.append(_Step([f"J = {self._loss()}", "with rules_running(False):"]))
-        self.steps.append(_Step([f"g0 = ones({shape!r}, {self.bind(dtype, str(dtype))})"], level=1))
+        self.steps.append(_Step([f"{self.g(0)} = {seed}.copy()  # ones({shape!r}, {dtype})"], level=1))
         for index, equation in enumerate(self.trace.rules):
             if self.owned[equation[3]] is None:  # no rule gave this slot a gradient: `run_rules` skips it
                 continue
@@ -241,7 +265,7 @@ class _Writer:
     def _rule(self, index: int, equation: Any) -> _Step | None:
         """One equation's rules: the wanted inputs' gradients, each fitted and added as `run_rules` does."""
         fn, ins, options, k, wanted = equation
-        step = _Step([f"# {self.value(k)} = {fn.name}({', '.join(self.value(i) for i in ins)})"], level=1)
+        step = _Step([f"# {self.v(k)} = {fn.name}({', '.join(self.v(i) for i in ins)})"], level=1)
         step.names = {k, *ins}
         step.reads = self._rule_reads(fn, ins, k, wanted)
         calls = self._calls(fn, ins, options, k, wanted, step)
@@ -250,7 +274,7 @@ class _Writer:
             if kind is None:
                 return None
             step.lines.append(self._handed_on(i, kind, call, fn.name))
-        step.after.insert(0, f"del g{k}")
+        step.after.insert(0, f"del {self.g(k)}")
         return step
 
     def _rule_reads(self, fn: Any, ins: tuple[int, ...], k: int, wanted: Any) -> set[int]:
@@ -261,20 +285,19 @@ class _Writer:
 
     def _calls(self, fn: Any, ins: Any, options: Any, k: int, wanted: Any, step: _Step) -> list[str]:
         """The expression giving each wanted input's gradient, in `run_rules`'s order of calls."""
-        values = ", ".join(self.value(i) for i in ins)
-        rules = fn.input_rules
+        given = f"{self.g(k)}, {self.v(k)}, {', '.join(self.v(i) for i in ins)}"
+        rules, n = fn.input_rules, self.number[k]
         if rules is not None and not options and len(ins) in (1, 2):  # called one at a time, directly
-            out = self.value(k)
-            return [f"{self.bind(rules[p], f'{fn.name}_d{p}')}(g{k}, {out}, {values})" for p, _ in wanted]
+            return [f"{self.bind(rules[p], f'{fn.name}_d{p}')}({given})" for p, _ in wanted]
         if rules is None:  # the one rule, through `vjp`, which checks it gave one gradient per input
-            vjp, o = self.bind(fn.vjp, f"{fn.name}_vjp"), self.bind(options, f"o{k}")
-            step.lines.append(f"every = {vjp}(g{k}, {self.value(k)}, [{values}], {o})")
+            vjp, o = self.bind(fn.vjp, f"{fn.name}_vjp"), self.bind(options, f"o{n}")
+            inputs = ", ".join(self.v(i) for i in ins)
+            step.lines.append(f"every = {vjp}({self.g(k)}, {self.v(k)}, [{inputs}], {o})")
             step.after.append("del every")
             return [f"every[{p}]" for p, _ in wanted]
-        more = f", **{self.bind(options, f'o{k}')}" if options else ""
+        more = f", **{self.bind(options, f'o{n}')}" if options else ""
         for p, _ in wanted:  # each wanted input's own rule, all called before any is added
-            rule = self.bind(rules[p], f"{fn.name}_d{p}")
-            step.lines.append(f"every{p} = {rule}(g{k}, {self.value(k)}, {values}{more})")
+            step.lines.append(f"every{p} = {self.bind(rules[p], f'{fn.name}_d{p}')}({given}{more})")
         step.after += [f"del every{p}" for p, _ in wanted]
         return [f"every{p}" for p, _ in wanted]
 
@@ -282,27 +305,29 @@ class _Writer:
         """`call`'s gradient into slot i's: the first kept as it is, the next added, in place if owned."""
         fit, mine = kind
         if fit:
-            call = f"fit_gradient({call}, {self.value(i)}, {name!r})[0]"
-        owned = self.owned[i]
+            call = f"fit_gradient({call}, {self.like(i)}, {name!r})[0]"
+        owned, g = self.owned[i], self.g(i)
         self.owned[i] = mine if owned is None else True
         if owned is None:
-            return f"g{i} = {call}"
+            return f"{g} = {call}"
         if owned:
-            return f"g{i} += {call}"
+            return f"{g} += {call}"
         if self.learned.values[i][0] == ():  # 0-d + 0-d is a NumPy scalar: `add_gradient` makes it an array
-            return f"g{i} = asarray(g{i} + {call})"
-        return f"g{i} = g{i} + {call}"
+            return f"{g} = asarray({g} + {call})"
+        return f"{g} = {g} + {call}"
 
     def _stores(self) -> list[_Step]:
         """Captured Tensors' gradients into `.grad`; the arguments' returned, each an array of its own."""
         lines = []
         for k, t, *_ in self.trace.captured:
             if self.owned[k] is not None:
-                lines.append(f"store_gradient({self.bind(t, f't{k}')}, g{k}, {self.owned[k]})")
+                t_name = self.bind(t, f"t{self.number[k]}")
+                lines.append(f"store_gradient({t_name}, {self.g(k)}, {self.owned[k]})")
         returned = []
         for i, k in self.trace.wanted:
             owned = None if k < 0 else self.owned[k]
-            returned.append(f"zeros_like(a{i})" if owned is None else f"g{k}" if owned else f"g{k}.copy()")
+            g = "" if k < 0 else self.g(k)
+            returned.append(f"zeros_like(a{i})" if owned is None else g if owned else f"{g}.copy()")
         comma = "," if len(returned) == 1 else ""
         stores = [_Step(lines, level=1)] if lines else []
         return [*stores, _Step([f"return J, ({', '.join(returned)}{comma})"])]
@@ -318,18 +343,20 @@ class _Writer:
         lines = [f"def {function}(args):", *("    " + line for line in self.head)]
         for position, step in enumerate(self.steps):
             indent = "    " * (step.level + 1)
-            dropped = sorted(k for k, p in last_read.items() if p == position and k in self.made and k)
+            dropped = [k for k, p in last_read.items() if p == position and k in self.made and k]
             lines += [indent + line for line in step.lines]
-            lines += [indent + self._dropped(k, last_named[k] > position) for k in dropped]
-            lines += [indent + line for line in step.after if line]
+            lines += [indent + self._dropped(k, last_named[k] > position) for k in sorted(dropped)]
+            lines += [indent + line for line in step.after]
         return "\n".join(lines) + "\n"
 
     def _dropped(self, k: int, named_later: bool) -> str:
         if not named_later:
-            return f"del v{k}"
+            return f"del {self.v(k)}"
         shape, dtype = self.learned.values[k]
         stand_in = released(np.broadcast_to(np.zeros((), dtype), shape))  # its shape and dtype, no values
-        return f"v{k} = {self.bind(stand_in, f'released_v{k}')}  # no later rule reads its values"
+        return (
+            f"{self.v(k)} = {self.bind(stand_in, f'released_{self.v(k)}')}  # no later rule reads its values"
+        )
 
 
 __all__ = ["Learned", "Watched", "changed_capture", "generate", "kind_of", "watched"]

@@ -168,15 +168,20 @@ def _arguments(args: tuple[Any, ...]) -> tuple[list[np.ndarray], tuple[Any, ...]
     number_dtype = None
     for i, a in enumerate(args):
         if isinstance(a, Tensor):
-            x = a.data
-        elif type(a) in (int, float, bool):  # as eager lifting: the dtype of the Tensors beside it
+            x = a._data  # read once per argument of every call: the property only for released values
+            if type(x) is not np.ndarray:
+                x = a.data
+            arrays.append(x)
+            key += (x.shape, x.dtype, a.requires_grad)
+            continue
+        if type(a) in (int, float, bool):  # as eager lifting: the dtype of the Tensors beside it
             if number_dtype is None:
                 number_dtype = _floating_dtype(args)
             x = np.asarray(a, dtype=number_dtype)
         else:
             x = _argument(a, i)
         arrays.append(x)
-        key += (x.shape, x.dtype, isinstance(a, Tensor) and a.requires_grad)
+        key += (x.shape, x.dtype, False)
     return arrays, tuple(key)
 
 

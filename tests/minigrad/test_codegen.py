@@ -3,6 +3,7 @@ replaces (`backward.run_rules`) give the same bits, the generated step lets go o
 reader, and what it cannot write (integer options, rules giving what is not an array) keeps the interpreter.
 """
 
+import re
 import traceback
 import tracemalloc
 import weakref
@@ -74,16 +75,9 @@ def test_the_source_is_readable_python_naming_each_operation():
     step(*params, X, Y)
     source = step.source(*params, X, Y)
     assert source.startswith("def lab_loss(args):")
-    for name in (
-        "matmul(",
-        "sigmoid(",
-        "log(",
-        "sum(",
-        "with rules_running(False):",
-        "g0 = ones((), float64)",
-    ):
-        assert name in source
-    assert "# v0 = div(" in source  # each rule under a comment naming its operation
+    for text in ("matmul(", "sigmoid(", "log(", "sum(", "with rules_running(False):", "# ones((), float64)"):
+        assert text in source
+    assert re.search(r"# v\d+ = div\(v\d+, c\d+\)\n", source)  # each rule under a comment naming its op
     assert "run_rules" not in source
 
 
@@ -229,7 +223,7 @@ def test_a_rule_that_raises_raises_through_the_generated_step_whose_lines_show_i
     lines = [
         frame.line for frame in traceback.extract_tb(error.tb) if frame.filename.startswith("<mg.compile")
     ]
-    assert len(lines) == 1 and "fragile_d0(g1, v1, v2)" in lines[0]
+    assert len(lines) == 1 and "= fragile_d0(g2, v2, v1)" in lines[0]
 
 
 def test_a_closed_over_tensor_that_changed_shape_is_an_error_in_the_generated_step_too():
