@@ -28,6 +28,7 @@ from __future__ import annotations
 import keyword
 import linecache
 import re
+from collections.abc import Container
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -113,7 +114,7 @@ def generate(trace: Any, learned: Learned, name: str) -> tuple[Any, str]:
     odd = writer.plan()
     if odd is not None:
         return None, f"# {name}: this trace runs on the interpreter (backward.run_rules): {odd}\n"
-    function = _identifier(name, set(writer.namespace)) if name.isidentifier() else "step"
+    function = _identifier(name, writer.namespace) if name.isidentifier() else "step"
     source = writer.source(function)
     filename = f"<mg.compile {name} {id(writer):x}>"
     linecache.cache[filename] = (len(source), None, source.splitlines(True), filename)  # tracebacks show it
@@ -121,10 +122,14 @@ def generate(trace: Any, learned: Learned, name: str) -> tuple[Any, str]:
     return writer.namespace[function], source
 
 
-def _identifier(name: str, taken: set[str]) -> str:
+# The generated code's own names: an operation named so is bound under another.
+_LOCAL = re.compile(r"[vgca]\d+|every\d*|J|args|type|(released|like)_\w*")
+
+
+def _identifier(name: str, taken: Container[str]) -> str:
     """`name` made a Python name not among `taken` (an operation called `sum` or `ones` stays readable)."""
     base = re.sub(r"\W", "_", name)
-    if not base.isidentifier() or keyword.iskeyword(base):
+    if not base.isidentifier() or keyword.iskeyword(base) or _LOCAL.fullmatch(base):
         base = f"op_{base}"
     chosen, n = base, 1
     while chosen in taken:
@@ -178,7 +183,7 @@ class _Writer:
         """The name under which the function reads `value` (bound once per object and role)."""
         key = (id(value), name)
         if key not in self.bound:
-            self.bound[key] = _identifier(name, set(self.namespace))
+            self.bound[key] = _identifier(name, self.namespace)
             self.namespace[self.bound[key]] = value
         return self.bound[key]
 
@@ -340,12 +345,15 @@ class _Writer:
                 last_read[k] = position
             for k in step.names:
                 last_named[k] = position
+        dropped: list[list[int]] = [[] for _ in self.steps]  # after each step, the values read last there
+        for k, position in last_read.items():
+            if k in self.made and k != 0:  # the loss is returned
+                dropped[position].append(k)
         lines = [f"def {function}(args):", *("    " + line for line in self.head)]
         for position, step in enumerate(self.steps):
             indent = "    " * (step.level + 1)
-            dropped = [k for k, p in last_read.items() if p == position and k in self.made and k]
             lines += [indent + line for line in step.lines]
-            lines += [indent + self._dropped(k, last_named[k] > position) for k in sorted(dropped)]
+            lines += [indent + self._dropped(k, last_named[k] > position) for k in sorted(dropped[position])]
             lines += [indent + line for line in step.after]
         return "\n".join(lines) + "\n"
 
