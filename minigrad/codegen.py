@@ -122,8 +122,8 @@ def generate(trace: Any, learned: Learned, name: str) -> tuple[Any, str]:
     return writer.namespace[function], source
 
 
-# The generated code's own names: an operation named so is bound under another.
-_LOCAL = re.compile(r"[vgca]\d+|every\d*|J|args|type|(released|like)_\w*")
+# The generated code's local names, and the builtin it calls: an operation named so is bound under another.
+_LOCAL = re.compile(r"[vga]\d+|every\d*|J|args|type")
 
 
 def _identifier(name: str, taken: Container[str]) -> str:

@@ -235,3 +235,32 @@ def test_a_closed_over_tensor_that_changed_shape_is_an_error_in_the_generated_st
     W.data = np.ones((3, 3))
     with pytest.raises(ValueError, match=r"now \(3, 3\) float64; it was traced as \(2, 2\) float64"):
         step(x)
+
+
+def scaling(name, factor):
+    """An operation `x * factor` called `name`."""
+
+    @mg.op(name=name)
+    def scaled(x):
+        return x * factor
+
+    scaled.defvjp(lambda g, out, x: g * factor)
+    return scaled
+
+
+def test_operations_named_as_the_codes_own_names_are_called_all_the_same():
+    names = ("v1", "g2", "type", "every", "args", "c3", "one", "fit_gradient", "lambda")
+    ops = [scaling(name, k + 2.0) for k, name in enumerate(names)]
+
+    def loss(x):
+        for scaled in ops:
+            x = scaled(x)
+        return x.sum()
+
+    x = Tensor(np.linspace(-1, 1, 4), requires_grad=True)
+    step, trace = traced(loss, x)
+    assert trace.generated is not None
+    eager = loss(x)
+    eager.backward()
+    J, (g,) = step(x)
+    assert np.array_equal(J, eager.data) and np.array_equal(g, x.grad)
