@@ -9,10 +9,13 @@ Tensors, and the graph it leaves is read into equations by the backward pass's o
     slot 2 = add(3, 4)
     ...
 
-Later calls replay them: a forward loop calls each operation's forward function on arrays, and the
+The next call replays them: a forward loop calls each operation's forward function on arrays, and the
 backward pass's one interpreter (`run_rules`) runs the rules over the same equations, newest first, as
 it does for `backward()`. The values and gradients are therefore those of the eager engine, to the last
-bit, by construction, without a Tensor, a closure or a dictionary per operation.
+bit, by construction, without a Tensor, a closure or a dictionary per operation. That replay also notes
+what each rule gives, and from then on the signature runs the same calls written out as one Python
+function (`codegen.py`), whose checks were answered once and whose values die after their last reader;
+the interpreter stays the reference, and the path of traces the generator cannot write.
 """
 
 from __future__ import annotations
@@ -63,6 +66,10 @@ def compile(loss: Callable[..., Tensor] | None = None, *, cache_size: int = 8) -
     The first call for a signature (each argument's shape, dtype and `requires_grad`) runs `loss` and
     records its operations; later calls replay them. A new signature traces again; the last
     `cache_size` traces are kept. Usable as a decorator: `@mg.compile`.
+
+    From the second call of a signature on, the step runs as one generated Python function (the same
+    NumPy calls in the same order: the same bits), whose text `step.source(*args)` returns. Operations'
+    functions and rules are bound into it: an operation given a new rule afterwards needs a new `compile`.
 
     What a trace records is the operations, not the Python around them:
     - Values not computed from the arguments or from closed-over Tensors that require a gradient are
@@ -300,14 +307,9 @@ class Trace:
         self.forward_steps = _forward_steps(self.equations, set())
         self.learning = True  # the first replay checks every output, and remembers which need it
         self.name = name
-        # The step as one generated function (`codegen.py`), written after the first replay; its text.
+        # The step as one generated function (`codegen.py`) and its text, written after the first replay.
         self.generated: Callable[[list[np.ndarray]], Any] | None = None
-        self.source: str | None = None
-        if self.bound:
-            self.source = (
-                f"# {name}: this trace runs on the interpreter (backward.run_rules): an integer argument "
-                f"is an option of {self.equations[self.bound[0]][0].name}, filled in at each call\n"
-            )
+        self.source = None if not self.bound else f"# {name} runs on the interpreter: an integer option\n"
 
     def warn_of_data(self, start: int, closed_over: set[int], name: str) -> None:
         """Warn of each large constant made outside the traced function: it looks like data, frozen.
