@@ -28,6 +28,7 @@ from __future__ import annotations
 import keyword
 import linecache
 import re
+import weakref
 from collections.abc import Container
 from dataclasses import dataclass, field
 from typing import Any
@@ -119,7 +120,9 @@ def generate(trace: Any, learned: Learned, name: str) -> tuple[Any, str]:
     filename = f"<mg.compile {name} {id(writer):x}>"
     linecache.cache[filename] = (len(source), None, source.splitlines(True), filename)  # tracebacks show it
     exec(compile(source, filename, "exec"), writer.namespace)
-    return writer.namespace[function], source
+    step = writer.namespace[function]
+    weakref.finalize(step, linecache.cache.pop, filename, None)  # a trace the cache dropped leaves no text
+    return step, source
 
 
 # The generated code's local names, and the builtin it calls: an operation named so is bound under another.

@@ -264,3 +264,73 @@ def test_operations_named_as_the_codes_own_names_are_called_all_the_same():
     eager.backward()
     J, (g,) = step(x)
     assert np.array_equal(J, eager.data) and np.array_equal(g, x.grad)
+
+
+@mg.op
+def joined(*xs, axis=0):
+    return np.concatenate(xs, axis=axis)
+
+
+@joined.defvjp
+def joined_rule(g, out, *xs, axis=0):  # one rule for every input: the code calls it through `vjp`
+    return tuple(np.split(g, np.cumsum([x.shape[axis] for x in xs])[:-1], axis=axis))
+
+
+W = Tensor(np.array([[0.5, -1.0, 2.0]]), requires_grad=True)
+EDGES = {
+    "an argument the loss does not use": (lambda a, b: (a * 2.0).sum(), [(3,), (2,)], [True, True]),
+    "the loss is an argument": (lambda a, b: a, [(1,), (2,)], [True, True]),
+    "no argument needs a gradient": (lambda a: (a * a).sum(), [(3,)], [False]),
+    "one value used twice": (lambda a: (a * a + a).sum(), [(2, 3)], [True]),
+    "a Python number argument": (lambda a, s: (a * s).sum(), [(3,), 2.5], [True, None]),
+    "float32": (lambda a: (a.sigmoid() * 3.0).mean(), [np.float32], [True]),
+    "a variadic operation with options": (
+        lambda a, b: (joined(a, b * 2.0, a, axis=0) ** 2).sum(),
+        [(2,), (3,)],
+        [True, False],
+    ),
+    "a closed-over parameter": (lambda a: (W * a).sum() + W.sum(), [(2, 3)], [True]),
+    "a broadcast gradient summed back and added into": (
+        lambda a, b: ((a + b) * (b - a)).sum(),
+        [(2, 3), (3,)],
+        [True, True],
+    ),
+}
+
+
+def edge_arguments(shapes, requires, rng):
+    args = []
+    for shape, r in zip(shapes, requires):
+        if r is None:
+            args.append(shape)
+        elif shape is np.float32:
+            args.append(Tensor(rng.standard_normal(4).astype(np.float32), requires_grad=r))
+        else:
+            args.append(Tensor(rng.standard_normal(shape), requires_grad=r))
+    return args
+
+
+@pytest.mark.parametrize("case", sorted(EDGES))
+def test_each_kind_of_step_is_generated_and_equals_the_eager_engine(case):
+    loss, shapes, requires = EDGES[case]
+    rng = np.random.default_rng(0)
+    step = mg.compile(loss)
+    for _ in range(3):  # the first call on the interpreter, then the generated code, twice
+        args = edge_arguments(shapes, requires, rng)
+        W.zero_grad()
+        J, grads = step(*args)
+        step_W = None if W.grad is None else W.grad.copy()
+        W.zero_grad()
+        eager = loss(*args)
+        if eager.requires_grad:
+            eager.backward()
+        assert J.dtype == eager.dtype and np.array_equal(J, eager.data)
+        tensors = [a for a in args if isinstance(a, Tensor) and a.requires_grad]
+        assert len(grads) == len(tensors)
+        for g, t in zip(grads, tensors):
+            want = np.zeros_like(t.data) if t.grad is None else t.grad
+            assert g.dtype == want.dtype and np.array_equal(g, want)
+            assert not np.shares_memory(g, t.data)
+        assert (step_W is None) == (W.grad is None) and (step_W is None or np.array_equal(step_W, W.grad))
+    trace = step.trace_for(*args)
+    assert trace.generated is not None, trace.source
