@@ -40,6 +40,7 @@ from minigrad.release import released
 from minigrad.tensor import Tensor, as_array
 
 # How the first replay found a rule's gradient for an input: (needs fit_gradient, the fitted one is new).
+# FIT is a NumPy scalar of the input's shape and dtype, which `fit_gradient` only makes an array.
 SAME, FIT, FIT_OWNED = (False, False), (True, False), (True, True)
 
 
@@ -312,7 +313,9 @@ class _Writer:
     def _handed_on(self, i: int, kind: tuple[bool, bool], call: str, name: str) -> str:
         """`call`'s gradient into slot i's: the first kept as it is, the next added, in place if owned."""
         fit, mine = kind
-        if fit:
+        if kind == FIT:
+            call = f"asarray({call})"
+        elif fit:
             call = f"fit_gradient({call}, {self.like(i)}, {name!r})[0]"
         owned, g = self.owned[i], self.g(i)
         self.owned[i] = mine if owned is None else True
