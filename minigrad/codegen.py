@@ -7,15 +7,20 @@ per signature, so every check the interpreter makes has a known answer from then
 writes the step as straight-line code with the answers built in (`Compiled.source` prints it):
 
     def lab_loss(args):
-        v3, v9, v12, v14, v7, v8 = args
-        v13 = matmul(v14, v7)
-        v11 = add(v13, v12)
-        del v13
+        v1, v2, v3, v4, v5, v6 = args
+        v10 = matmul(v1, v5)
+        v11 = add(v10, v2)
+        v10 = released_v10  # no later rule reads its values
         ...
         with rules_running(False):
-            g0 = ones((), float64)
-            # v1 = div(v2, c16)
-            g2 = fit_gradient(div_d0(g0, v1, v2, c16), v2, 'div')[0]
+            g25 = one.copy()  # ones((), float64)
+            # v25 = div(v24, c7)
+            g24 = asarray(div_d0(g25, v25, v24, c7))
+            del g25
+            ...
+            # v11 = add(v10, v2)
+            g10 = add_d0(g11, v11, v10, v2)
+            g2 = fit_gradient(add_d1(g11, v11, v10, v2), v2, 'add')[0]
 
 The same NumPy calls on the same arrays in the same order as the interpreter, gradients added in the same
 order, in place exactly where it adds in place: the same bits. A value dies after its last reader: a
@@ -116,7 +121,7 @@ def generate(trace: Any, learned: Learned, name: str) -> tuple[Any, str]:
     odd = writer.plan()
     if odd is not None:
         return None, f"# {name}: this trace runs on the interpreter (backward.run_rules): {odd}\n"
-    function = _identifier(name, writer.namespace) if name.isidentifier() else "step"
+    function = _identifier(name if name.isidentifier() else "step", writer.namespace)
     source = writer.source(function)
     filename = f"<mg.compile {name} {id(writer):x}>"
     linecache.cache[filename] = (len(source), None, source.splitlines(True), filename)  # tracebacks show it
