@@ -108,7 +108,7 @@ def changed_capture(t: Tensor, shape: tuple[int, ...], dtype: np.dtype) -> None:
 class Learned:
     """What the first replay of a signature found out."""
 
-    sure: set[int]  # equations whose forward function gave a floating ndarray
+    sure: set[int]  # equations whose forward function gave a floating ndarray; ~index: a float scalar
     values: list[tuple[tuple[int, ...], np.dtype]]  # each slot's shape and dtype
     notes: dict[tuple[int, int], Any]  # (rule index, input position): `kind_of` its gradient
     n_args: int
@@ -249,7 +249,9 @@ class _Writer:
         if options:
             arguments.append(f"**{self.bind(options, f'o{self.number[k]}')}")
         lines = [f"{v} = {forward}({', '.join(arguments)})"]
-        if index not in self.learned.sure:  # the interpreter's check, where the first replay needed it
+        if ~index in self.learned.sure:  # a float scalar: all `as_array` does is `asarray`
+            lines = [f"{v} = asarray({forward}({', '.join(arguments)}))"]
+        elif index not in self.learned.sure:  # the interpreter's check, where the first replay needed it
             lines.append(f'if type({v}) is not ndarray or {v}.dtype.kind != "f":')
             what = f"{fn.name}'s output"
             lines.append(f"    {v} = as_array({v}, {what!r})")

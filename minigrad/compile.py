@@ -351,7 +351,8 @@ class Trace:
 
     def _replay(self, args: list[np.ndarray], notes: dict[tuple[int, int], Any] | None) -> tuple[Any, Any]:
         """The interpreter's replay; with `notes`, each rule's result is noted (`codegen.Watched`), and
-        returned with the equations whose outputs were floating arrays and each slot's shape and dtype."""
+        returned with the equations whose outputs were floating arrays (`~index`: floating NumPy scalars)
+        and each slot's shape and dtype."""
         values = self._inputs(args)
         equations, steps = self.equations, self.forward_steps
         if self.bound:  # integer arguments used as options: this call's own
@@ -426,6 +427,8 @@ def _replay_forward(steps: list[tuple[Any, ...]], values: list[Any], learned: se
             data = forward(*[values[i] for i in ins], **options)
         if type(data) is not ndarray or not sure:
             if type(data) is not ndarray or data.dtype.kind != "f":
+                if learned is not None and isinstance(data, np.floating):
+                    learned.add(~index)  # a float scalar (a full reduction), which as_array only wraps
                 data = as_array(data, f"{name}'s output")
             elif learned is not None:
                 learned.add(index)
