@@ -132,7 +132,7 @@ def generate(trace: Any, learned: Learned, name: str) -> tuple[Any, str]:
 
 
 # The generated code's local names, and the builtin it calls: an operation named so is bound under another.
-_LOCAL = re.compile(r"[vga]\d+|every\d*|J|args|type")
+_LOCAL = re.compile(r"[vga]\d+|every\d*|options\d+|J|args|type")
 
 
 def _identifier(name: str, taken: Container[str]) -> str:
@@ -185,6 +185,8 @@ class _Writer:
         order += [k for k, *_ in trace.captured] + [k for k, _ in trace.constants]
         order += [k for *_, k, _ in trace.equations]
         self.number = {k: n + 1 for n, k in enumerate(dict.fromkeys(order))}
+        self.local_options: dict[int, str] = {}
+        self.fill = trace.options_for  # one bound method, bound once
         self.steps: list[_Step] = []
         self.head: list[str] = []
 
@@ -210,6 +212,10 @@ class _Writer:
             return self.v(k)
         shape, dtype = self.learned.values[k]
         return self.bind(np.broadcast_to(np.zeros((), dtype), shape), f"like_{self.v(k)}")
+
+    def options(self, k: int, options: dict[str, Any]) -> str:
+        """The options of the equation making slot k: bound once, or this call's own (`options_for`)."""
+        return self.local_options.get(k) or self.bind(options, f"o{self.number[k]}")
 
     def plan(self) -> str | None:
         """Write every step; the reason the trace cannot be generated, if any."""
@@ -245,12 +251,15 @@ class _Writer:
     def _forward(self, index: int, equation: Any) -> _Step:
         fn, ins, options, k, _ = equation
         forward, v = self.bind(fn.forward, fn.name), self.v(k)
-        arguments = [self.v(i) for i in ins]
+        arguments, lines = [self.v(i) for i in ins], []
+        if index in self.trace.bound:  # an integer argument is an option: each call's own
+            self.local_options[k] = f"options{self.number[k]}"
+            lines.append(f"{self.local_options[k]} = {self.bind(self.fill, 'options_for')}({index}, args)")
         if options:
-            arguments.append(f"**{self.bind(options, f'o{self.number[k]}')}")
-        lines = [f"{v} = {forward}({', '.join(arguments)})"]
+            arguments.append(f"**{self.options(k, options)}")
+        lines.append(f"{v} = {forward}({', '.join(arguments)})")
         if ~index in self.learned.sure:  # a float scalar: all `as_array` does is `asarray`
-            lines = [f"{v} = asarray({forward}({', '.join(arguments)}))"]
+            lines[-1] = f"{v} = asarray({forward}({', '.join(arguments)}))"
         elif index not in self.learned.sure:  # the interpreter's check, where the first replay needed it
             lines.append(f'if type({v}) is not ndarray or {v}.dtype.kind != "f":')
             what = f"{fn.name}'s output"
@@ -302,16 +311,16 @@ class _Writer:
     def _calls(self, fn: Any, ins: Any, options: Any, k: int, wanted: Any, step: _Step) -> list[str]:
         """The expression giving each wanted input's gradient, in `run_rules`'s order of calls."""
         given = f"{self.g(k)}, {self.v(k)}, {', '.join(self.v(i) for i in ins)}"
-        rules, n = fn.input_rules, self.number[k]
+        rules = fn.input_rules
         if rules is not None and not options and len(ins) in (1, 2):  # called one at a time, directly
             return [f"{self.bind(rules[p], f'{fn.name}_d{p}')}({given})" for p, _ in wanted]
         if rules is None:  # the one rule, through `vjp`, which checks it gave one gradient per input
-            vjp, o = self.bind(fn.vjp, f"{fn.name}_vjp"), self.bind(options, f"o{n}")
+            vjp, o = self.bind(fn.vjp, f"{fn.name}_vjp"), self.options(k, options)
             inputs = ", ".join(self.v(i) for i in ins)
             step.lines.append(f"every = {vjp}({self.g(k)}, {self.v(k)}, [{inputs}], {o})")
             step.after.append("del every")
             return [f"every[{p}]" for p, _ in wanted]
-        more = f", **{self.bind(options, f'o{n}')}" if options else ""
+        more = f", **{self.options(k, options)}" if options else ""
         for p, _ in wanted:  # each wanted input's own rule, all called before any is added
             step.lines.append(f"every{p} = {self.bind(rules[p], f'{fn.name}_d{p}')}({given}{more})")
         step.after += [f"del every{p}" for p, _ in wanted]

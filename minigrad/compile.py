@@ -130,13 +130,11 @@ class Compiled:
         """The Python code a call with arguments like these runs, to read or print when debugging a step.
 
         It is written at the first call of a signature (`trace_for`), from what that call learned;
-        before it, and where a trace keeps the interpreter, the text says so.
+        before it, and where the trace keeps the interpreter, the text says so.
         """
         trace = self.trace_for(*args)
-        if trace is None:
-            return "# no call of the step with arguments of this signature yet: call it first\n"
-        if trace.source is None:
-            return "# the code is written at the end of the first call of this signature, which failed\n"
+        if trace is None or trace.source is None:
+            return "# no call of the step with arguments of this signature has ended yet: call it first\n"
         return trace.source
 
     def _trace(self, args: tuple[Any, ...], arrays: list[np.ndarray], requires: tuple[bool, ...]) -> Trace:
@@ -309,7 +307,7 @@ class Trace:
         self.name = name
         # The step as one generated function (`codegen.py`) and its text, written after the first replay.
         self.generated: Callable[[list[np.ndarray]], Any] | None = None
-        self.source = None if not self.bound else f"# {name} runs on the interpreter: an integer option\n"
+        self.source: str | None = None
 
     def warn_of_data(self, start: int, closed_over: set[int], name: str) -> None:
         """Warn of each large constant made outside the traced function: it looks like data, frozen.
@@ -380,6 +378,10 @@ class Trace:
                     store_gradient(t, grads[k], owned[k])
         wanted = [_argument_gradient(grads[k] if k >= 0 else None, owned[k], args[i]) for i, k in self.wanted]
         return (J, tuple(wanted)), found
+
+    def options_for(self, j: int, args: list[np.ndarray]) -> dict[str, Any]:
+        """Equation j's options with this call's integer arguments where they are options (an index)."""
+        return {name: _filled(v, args) for name, v in self.equations[j][2].items()}
 
     def _inputs(self, args: list[np.ndarray]) -> list[Any]:
         """The slots' values before the replay: arguments, captured Tensors' data (afresh), constants."""
