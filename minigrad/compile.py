@@ -9,10 +9,13 @@ Tensors, and the graph it leaves is read into equations by the backward pass's o
     slot 2 = add(3, 4)
     ...
 
-Later calls replay them: a forward loop calls each operation's forward function on arrays, and the
+The next call replays them: a forward loop calls each operation's forward function on arrays, and the
 backward pass's one interpreter (`run_rules`) runs the rules over the same equations, newest first, as
 it does for `backward()`. The values and gradients are therefore those of the eager engine, to the last
-bit, by construction, without a Tensor, a closure or a dictionary per operation.
+bit, by construction, without a Tensor, a closure or a dictionary per operation. That replay also notes
+what each rule gives, and from then on the signature runs the same calls written out as one Python
+function (`codegen.py`), whose checks were answered once and whose values die after their last reader;
+the interpreter stays the reference, and the path of traces the generator cannot write.
 """
 
 from __future__ import annotations
@@ -35,6 +38,8 @@ from minigrad.backward import (
     run_rules,
     store_gradient,
 )
+from minigrad.codegen import Learned, changed_capture, generate, watched
+from minigrad.integer_options import bind_options, filled, integer_options
 from minigrad.mode import IntegerArgument, TraceError, state
 from minigrad.tensor import Tensor, as_array
 from minigrad.versions import next_number
@@ -62,6 +67,10 @@ def compile(loss: Callable[..., Tensor] | None = None, *, cache_size: int = 8) -
     The first call for a signature (each argument's shape, dtype and `requires_grad`) runs `loss` and
     records its operations; later calls replay them. A new signature traces again; the last
     `cache_size` traces are kept. Usable as a decorator: `@mg.compile`.
+
+    From the second call of a signature on, the step runs as one generated Python function (the same
+    NumPy calls in the same order: the same bits), whose text `step.source(*args)` returns. Operations'
+    functions and rules are bound into it: an operation given a new rule afterwards needs a new `compile`.
 
     What a trace records is the operations, not the Python around them:
     - Values not computed from the arguments or from closed-over Tensors that require a gradient are
@@ -113,6 +122,22 @@ class Compiled:
             self._cache.move_to_end(key)
         return trace.run(arrays)
 
+    def trace_for(self, *args: Any) -> Trace | None:
+        """The trace of the signature of these arguments (shapes, dtypes, `requires_grad`), None if the
+        step has not been called with one like it (it is not traced here)."""
+        return self._cache.get(_arguments(args)[1])
+
+    def source(self, *args: Any) -> str:
+        """The Python code a call with arguments like these runs, to read or print when debugging a step.
+
+        It is written at the first call of a signature (`trace_for`), from what that call learned;
+        before it, and where the trace keeps the interpreter, the text says so.
+        """
+        trace = self.trace_for(*args)
+        if trace is None or trace.source is None:
+            return "# no call of the step with arguments of this signature has ended yet: call it first\n"
+        return trace.source
+
     def _trace(self, args: tuple[Any, ...], arrays: list[np.ndarray], requires: tuple[bool, ...]) -> Trace:
         # Every argument requires a gradient while tracing, so that every operation that depends on one
         # is recorded (`1 - Y` too), not folded into a constant; the gradients are pruned afterwards.
@@ -135,7 +160,7 @@ class Compiled:
                 f"compile: {name} must return a one-element Tensor (a loss), got shape {out.shape}"
             )
         self.traces += 1
-        trace = Trace(out, tracers, requires, operands)
+        trace = Trace(out, tracers, requires, operands, name)
         trace.warn_of_data(start, _closed_over_arrays(self.loss), name)
         return trace
 
@@ -149,15 +174,20 @@ def _arguments(args: tuple[Any, ...]) -> tuple[list[np.ndarray], tuple[Any, ...]
     number_dtype = None
     for i, a in enumerate(args):
         if isinstance(a, Tensor):
-            x = a.data
-        elif type(a) in (int, float, bool):  # as eager lifting: the dtype of the Tensors beside it
+            x = a._data  # read once per argument of every call: the property only for released values
+            if type(x) is not np.ndarray:
+                x = a.data
+            arrays.append(x)
+            key += (x.shape, x.dtype, a.requires_grad)
+            continue
+        if type(a) in (int, float, bool):  # as eager lifting: the dtype of the Tensors beside it
             if number_dtype is None:
                 number_dtype = _floating_dtype(args)
             x = np.asarray(a, dtype=number_dtype)
         else:
             x = _argument(a, i)
         arrays.append(x)
-        key += (x.shape, x.dtype, isinstance(a, Tensor) and a.requires_grad)
+        key += (x.shape, x.dtype, False)
     return arrays, tuple(key)
 
 
@@ -248,7 +278,12 @@ class Trace:
     """One signature's equations, and their replay: forward on arrays, then the one interpreter of rules."""
 
     def __init__(
-        self, out: Tensor, tracers: list[Any], requires: tuple[bool, ...], operands: dict[int, Any]
+        self,
+        out: Tensor,
+        tracers: list[Any],
+        requires: tuple[bool, ...],
+        operands: dict[int, Any],
+        name: str = "loss",
     ) -> None:
         self.tensors_made, self.equations = equations_of(out, every_input=True)
         slot = {id(t): k for k, t in enumerate(self.tensors_made)}
@@ -266,10 +301,14 @@ class Trace:
         self.wanted = [(i, slot.get(id(t), -1)) for i, t in enumerate(tracers) if requires[i]]
         targets = [k for _, k in self.wanted if k >= 0] + [k for k, *_ in self.captured]
         self.needs = leading_to(self.n_slots, self.equations, targets)
-        self.bound = _integer_options(self.equations)
+        self.bound = integer_options(self.equations)
         self.rules = pruned(self.equations, self.needs)[::-1]  # newest first
         self.forward_steps = _forward_steps(self.equations, set())
         self.learning = True  # the first replay checks every output, and remembers which need it
+        self.name = name
+        # The step as one generated function (`codegen.py`) and its text, written after the first replay.
+        self.generated: Callable[[list[np.ndarray]], Any] | None = None
+        self.source: str | None = None
 
     def warn_of_data(self, start: int, closed_over: set[int], name: str) -> None:
         """Warn of each large constant made outside the traced function: it looks like data, frozen.
@@ -291,34 +330,62 @@ class Trace:
                 )
 
     def run(self, args: list[np.ndarray]) -> tuple[np.ndarray, tuple[np.ndarray, ...]]:
-        """The loss's value and the wanted gradients for these arguments (and the captured `.grad`s)."""
+        """The loss's value and the wanted gradients for these arguments (and the captured `.grad`s).
+
+        The first call replays on the interpreter and learns what the generated step needs; later
+        calls run the generated step (`source`), or the interpreter where it could not be written.
+        """
+        if self.generated is not None:
+            return self.generated(args)
+        if self.source is not None:
+            return self.interpret(args)
+        notes: dict[tuple[int, int], Any] = {}
+        result, (sure, values) = self._replay(args, notes)
+        self.generated, self.source = generate(self, Learned(sure, values, notes, len(args)), self.name)
+        return result
+
+    def interpret(self, args: list[np.ndarray]) -> tuple[np.ndarray, tuple[np.ndarray, ...]]:
+        """`run` on the interpreter: each equation's forward function, then `backward.run_rules`."""
+        return self._replay(args, None)[0]
+
+    def _replay(self, args: list[np.ndarray], notes: dict[tuple[int, int], Any] | None) -> tuple[Any, Any]:
+        """The interpreter's replay; with `notes`, each rule's result is noted (`codegen.Watched`), and
+        returned with the equations whose outputs were floating arrays (`~index`: floating NumPy scalars)
+        and each slot's shape and dtype."""
         values = self._inputs(args)
         equations, steps = self.equations, self.forward_steps
         if self.bound:  # integer arguments used as options: this call's own
-            equations = _bind(equations, self.bound, args)
+            equations = bind_options(equations, self.bound, args)
             steps = _forward_steps(equations, set())
-        learned: set[int] | None = set() if self.learning else None
+        learned: set[int] | None = set() if self.learning or notes is not None else None
         _replay_forward(steps, values, learned)
         if learned is not None and not self.bound:
             self.forward_steps = _forward_steps(self.equations, learned)
         self.learning = False
+        found = learned, [(np.shape(v), np.asarray(v).dtype) for v in values]
         J = values[0]
         if self.root_is_leaf:  # the loss is an argument or a constant
             J = np.array(J)
         if not self.wanted and not self.captured:
-            return J, ()
+            return (J, ()), found
         grads: list[Any] = [None] * self.n_slots
         owned = [False] * self.n_slots
         grads[0], owned[0] = np.ones(J.shape, J.dtype), True  # as `backward()` seeds one element
         with rules_running(False):
             rules = pruned(equations, self.needs)[::-1] if self.bound else self.rules
-            run_rules(rules, values, grads, owned, drop=range(self.n_slots))
+            every_slot = range(self.n_slots)
+            run_rules(
+                rules if notes is None else watched(rules, notes), values, grads, owned, drop=every_slot
+            )
             for k, t, *_ in self.captured:
                 if grads[k] is not None:
                     store_gradient(t, grads[k], owned[k])
-        return J, tuple(
-            [_argument_gradient(grads[k] if k >= 0 else None, owned[k], args[i]) for i, k in self.wanted]
-        )
+        wanted = [_argument_gradient(grads[k] if k >= 0 else None, owned[k], args[i]) for i, k in self.wanted]
+        return (J, tuple(wanted)), found
+
+    def options_for(self, j: int, args: list[np.ndarray]) -> dict[str, Any]:
+        """Equation j's options with this call's integer arguments where they are options (an index)."""
+        return {name: filled(v, args) for name, v in self.equations[j][2].items()}
 
     def _inputs(self, args: list[np.ndarray]) -> list[Any]:
         """The slots' values before the replay: arguments, captured Tensors' data (afresh), constants."""
@@ -330,10 +397,7 @@ class Trace:
         for k, t, shape, dtype in self.captured:
             data = t._data
             if data.shape != shape or data.dtype != dtype:
-                raise ValueError(
-                    f"compiled step: {t._label()}, which the loss closes over, is now {data.shape} "
-                    f"{data.dtype}; it was traced as {shape} {dtype}. Compile the loss again"
-                )
+                changed_capture(t, shape, dtype)
             values[k] = data
         for k, value in self.constants:
             values[k] = value
@@ -369,6 +433,8 @@ def _replay_forward(steps: list[tuple[Any, ...]], values: list[Any], learned: se
             data = forward(*[values[i] for i in ins], **options)
         if type(data) is not ndarray or not sure:
             if type(data) is not ndarray or data.dtype.kind != "f":
+                if learned is not None and isinstance(data, np.floating):
+                    learned.add(~index)  # a float scalar (a full reduction), which as_array only wraps
                 data = as_array(data, f"{name}'s output")
             elif learned is not None:
                 learned.add(index)
@@ -382,56 +448,3 @@ def _argument_gradient(g: np.ndarray | None, owned: bool, x: np.ndarray) -> np.n
     if g.shape != x.shape:  # cannot happen for operations whose shapes follow from their inputs' alone
         raise RuntimeError(f"compiled step: a gradient of shape {g.shape} for an argument of shape {x.shape}")
     return g if owned else g.copy()  # never the caller's array, nor one shared with another gradient
-
-
-# ----- integer arguments used as options (an index): each call's own goes in --------------------------
-
-
-class _ArgumentAt:
-    """In a recorded option: the integer argument at `position`, filled in at each call."""
-
-    def __init__(self, position: int) -> None:
-        self.position = position
-
-
-def _integer_options(equations: list[Equation]) -> list[int]:
-    """Mark where an integer argument is an option; the indices of those equations (changed in place)."""
-    bound = []
-    for j, (fn, ins, options, k, wanted) in enumerate(equations):
-        marked = {name: _marked(value, fn.name) for name, value in options.items()}
-        if any(marked[name] is not options[name] for name in options):
-            equations[j] = (fn, ins, marked, k, wanted)
-            bound.append(j)
-    return bound
-
-
-def _marked(value: Any, name: str) -> Any:
-    if isinstance(value, IntegerArgument):
-        if value.derived:
-            raise TraceError(
-                f"{name} was given an array computed from integer argument {value.position} inside the "
-                "function mg.compile traces: the compiled step could not recompute it from each call's "
-                "argument. Compute it outside and pass it in as an argument"
-            )
-        return _ArgumentAt(value.position)
-    if isinstance(value, tuple | list):
-        marked = type(value)(_marked(v, name) for v in value)
-        return value if all(a is b for a, b in zip(marked, value)) else marked
-    return value
-
-
-def _bind(equations: list[Equation], bound: list[int], args: list[np.ndarray]) -> list[Equation]:
-    """The equations with this call's integer arguments in the options that hold them."""
-    equations = list(equations)
-    for j in bound:
-        fn, ins, options, k, wanted = equations[j]
-        equations[j] = (fn, ins, {name: _filled(v, args) for name, v in options.items()}, k, wanted)
-    return equations
-
-
-def _filled(value: Any, args: list[np.ndarray]) -> Any:
-    if isinstance(value, _ArgumentAt):
-        return args[value.position]
-    if isinstance(value, tuple | list):
-        return type(value)(_filled(v, args) for v in value)
-    return value
