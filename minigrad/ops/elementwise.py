@@ -66,11 +66,10 @@ def sigmoid(x):
     quotient to exp(x). Its one flaw is that exp(-x) overflows for x < -709 (float64), where the true
     value is below the smallest double and 1 / inf = 0 is the right answer, so that overflow is silenced.
     """
-    s = np.empty_like(x)
     if _large(x):
-        return elementwise(_sigmoid_into, s, x)
-    _sigmoid_into(s, x)
-    return s
+        return elementwise(_sigmoid_into, np.empty_like(x), x)
+    with np.errstate(over="ignore"):  # the same passes, bit for bit, with temporaries: faster when small
+        return 1 / (1 + np.exp(-x))
 
 
 def _sigmoid_into(s, x):
