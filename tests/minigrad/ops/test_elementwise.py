@@ -77,6 +77,23 @@ def test_log_forward_matches_numpy(x):
     np.testing.assert_allclose(mg.log(Tensor(x)).data, np.log(x), rtol=1e-12)
 
 
+@pytest.mark.parametrize("dtype", [np.float64, np.float32, np.float16])
+def test_sigmoid_of_a_small_array_is_bit_for_bit_that_of_the_same_values_in_a_large_one(dtype):
+    # Small arrays take the plain expression, large ones the blocked passes into one output: the same numbers.
+    from minigrad.parallel import settings
+
+    values = (np.random.default_rng(3).standard_normal(settings.min_size + 10) * 400).astype(dtype)
+    values[:4] = [-1000, 1000, 0, -0.0]
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        large = mg.sigmoid(Tensor(values)).data
+        small = np.concatenate(
+            [mg.sigmoid(Tensor(values[i : i + 999])).data for i in range(0, len(values), 999)]
+        )
+    assert large.dtype == small.dtype == dtype
+    np.testing.assert_array_equal(small, large)
+
+
 def test_sigmoid_at_plus_minus_1000_warns_nothing_and_has_a_finite_gradient():
     z = Tensor([-1000.0, 1000.0], requires_grad=True)
     # exp(-1000) underflowing to 0 is exact enough and NumPy is silent about it; overflow, invalid
