@@ -26,6 +26,8 @@ if TYPE_CHECKING:
 
 def as_array(data: Any, what: str = "Tensor data") -> np.ndarray:
     """`data` as a floating ndarray: float dtypes kept, ints and bools made float64."""
+    if type(data) is ReleasedValues:  # `np.asarray` would read it without asking (`t.detach()`, Tensor(t))
+        refuse_released(data)
     array = np.asarray(data)
     kind = array.dtype.kind
     if kind == "f":
