@@ -265,7 +265,8 @@ class Tensor:
                 "use t.data or t.numpy() (or t.detach())"
             )
         self._refuse_in_trace("np.asarray(t)")
-        data = self._data if dtype is None else self._data.astype(dtype, copy=False)
+        data = self.data  # NumPy would read released values without asking them (release.py)
+        data = data if dtype is None else data.astype(dtype, copy=False)
         return data.copy() if copy else data
 
     # Comparisons give masks for `where`, indexing and accuracies: NumPy bool arrays, outside the graph,

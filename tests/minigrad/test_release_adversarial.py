@@ -48,6 +48,13 @@ def test_detaching_or_copying_a_released_tensor_refuses_instead_of_giving_zeros(
             read()
 
 
+def test_numpy_asking_a_released_tensor_that_needs_no_gradient_for_its_values_is_refused() -> None:
+    _, _, gone = _released_intermediate()
+    gone.requires_grad = False  # now NumPy may ask for its values (`Tensor.__array__`)
+    with pytest.raises(RuntimeError, match="released during the forward pass"):
+        np.asarray(gone)  # gave the shared placeholder's element: zeros
+
+
 def test_a_forward_function_that_reads_by_asarray_refuses_on_a_released_input() -> None:
     @mg.op
     def twice(x):
