@@ -92,6 +92,12 @@ def released(data: np.ndarray) -> ReleasedValues:
     return values
 
 
+def released_as(shape: tuple[int, ...], dtype: Any) -> ReleasedValues:
+    """The shared placeholder of this shape and dtype: what a copied or unpickled graph's released
+    values become again (not a full array of the placeholder's element)."""
+    return released(np.broadcast_to(np.empty((), dtype), shape))
+
+
 # Room for one element of any dtype, every bit set: NumPy's C functions read an array subclass without
 # asking it (`np.asarray`, `np.array`, `memoryview`), and what they read is then NaN, never a plausible 0.
 _ELEMENT = np.full(2, np.iinfo(np.uint64).max, np.uint64)
@@ -173,6 +179,16 @@ class ReleasedValues(np.ndarray):
     def __iter__(self) -> NoReturn:
         refuse_released(self)
 
+    # Copies and pickles of a graph keep the placeholder, one element, not an array of its full size.
+    def __copy__(self) -> ReleasedValues:
+        return self
+
+    def __deepcopy__(self, memo: dict[int, Any]) -> ReleasedValues:
+        return self
+
+    def __reduce_ex__(self, protocol: Any) -> tuple[Any, ...]:
+        return released_as, (self.shape, self.dtype.str)
+
     def __repr__(self) -> str:
         return f"<released values of shape {self.shape}, {self.dtype}>"
 
@@ -202,6 +218,7 @@ __all__ = [
     "refuse_released",
     "release_spare",
     "released",
+    "released_as",
     "unheld",
     "withheld",
 ]

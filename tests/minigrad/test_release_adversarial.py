@@ -213,6 +213,16 @@ def test_a_copied_graph_keeps_its_released_values_released_and_back_propagates()
     np.testing.assert_array_equal(leaf.grad, original.grad)
 
 
+def test_a_copied_graph_keeps_the_shared_placeholder_not_a_full_array_of_it() -> None:
+    root, _, gone = _released_intermediate()
+    twin = copy.deepcopy(root).parents[0].parents[0].parents[0].parents[0]
+    assert is_released(twin)
+    assert twin._data is gone._data  # was a new array of 100 x 100 elements
+    assert copy.copy(gone._data) is gone._data
+    rebuild, args = gone._data.__reduce_ex__(5)  # what pickle would store: the shape and dtype only
+    assert rebuild(*args) is gone._data and args == ((100, 100), "<f8")
+
+
 def test_graphs_built_and_back_propagated_in_threads_get_the_single_threads_gradients() -> None:
     def loss(x: mg.Tensor) -> mg.Tensor:
         return mg.logsumexp(mg.tanh((x * 2.0 + 1.0) * 0.5) * 3.0, axis=0).sum()
