@@ -20,8 +20,11 @@ from typing import Any, NamedTuple
 METADATA = frozenset({"shape", "dtype", "ndim", "size"})
 # Names that reach a frame's variables by name, out of the code's sight: as a global or an import
 # (`sys`, `from inspect import currentframe`), or as an attribute (`builtins.locals`, `frame.f_locals`).
-_BY_NAME = frozenset({"locals", "vars", "eval", "exec", "_getframe", "currentframe", "f_locals"})
-_MODULES = frozenset({"sys", "inspect", "builtins"})
+# A debugger too: `breakpoint()` in a rule shows its values, not released ones.
+_BY_NAME = frozenset(
+    {"locals", "vars", "eval", "exec", "_getframe", "currentframe", "f_locals", "breakpoint", "set_trace"}
+)
+_MODULES = frozenset({"sys", "inspect", "builtins", "pdb"})
 _NAMING = frozenset({"LOAD_GLOBAL", "LOAD_NAME", "LOAD_ATTR", "LOAD_METHOD", "IMPORT_NAME", "IMPORT_FROM"})
 
 

@@ -150,7 +150,17 @@ def test_a_rule_that_reaches_its_variables_through_a_frame_reads_everything() ->
     def aliased(g, out, x):
         return g * frame_of().f_locals["x"]
 
-    for rule in (imported, through_builtins, aliased):
+    def debugged(g, out, x):
+        breakpoint()  # the debugger shows x: its value is kept
+        return g
+
+    def debugged_by_pdb(g, out, x):
+        import pdb
+
+        pdb.set_trace()
+        return g
+
+    for rule in (imported, through_builtins, aliased, debugged, debugged_by_pdb):
         assert reads_of(rule) == EVERYTHING, rule.__name__
 
 
