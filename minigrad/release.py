@@ -202,9 +202,9 @@ def refuse_released(values: ReleasedValues) -> NoReturn:
     raise RuntimeError(
         f"the values of this intermediate (shape {values.shape}) were released during the forward pass: "
         "no rule of its graph reads them and nothing else held the tensor. Keep a reference to the "
-        "tensor (a variable, a list) while you compute with its values, and they are kept. (Read by a "
-        "rule of backward(): the rules were not those the graph was built for, a requires_grad set to "
-        "True after the tensor was used or a rule registered again with defvjp; build the graph again)"
+        "tensor (a variable, a list) while you compute with its values, and they are kept. If backward() "
+        "raised this, a rule read it that did not when the graph was built (a requires_grad set to True "
+        "after the tensor was used, or a rule registered again with defvjp): build the graph again"
     )
 
 

@@ -84,7 +84,7 @@ def test_a_requires_grad_set_after_the_graph_was_built_gets_an_error_that_says_s
     out = mg.sigmoid(mg.matmul(X, W * 2.0) * 1.0)  # X's rule would read W * 2; X needed none: let go
     loss = out.sum()
     X.requires_grad = True
-    with pytest.raises(RuntimeError, match="requires_grad set to True after"):
+    with pytest.raises(RuntimeError, match="a requires_grad set to True after the tensor was used"):
         loss.backward()
 
 
