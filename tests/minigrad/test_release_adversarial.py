@@ -280,3 +280,72 @@ def test_a_compiled_step_is_the_eager_one_bit_for_bit_with_every_unread_value_le
         np.testing.assert_array_equal(J, value.data)
         np.testing.assert_array_equal(gw, w_eager.grad)
         np.testing.assert_array_equal(gb, b_eager.grad)
+
+
+# Random graphs: each step one of these on earlier nodes (reused at random, some held by the caller).
+_ONE = (
+    lambda a: a + 0.5,
+    lambda a: mg.sigmoid(a),
+    lambda a: mg.tanh(a) * 1.5,
+    lambda a: mg.exp(a * 0.1),
+    lambda a: a.sum(axis=0, keepdims=True) * 1.0 + a,
+    lambda a: a.mean(axis=1, keepdims=True) + a,
+    lambda a: a.reshape(-1).reshape(a.shape),
+    lambda a: mg.softmax(a, axis=0),
+    lambda a: mg.log_softmax(a, axis=1),
+    lambda a: mg.relu(a) ** 2,
+    lambda a: a.max(axis=0, keepdims=True) * a,
+    lambda a: mg.logsumexp(a, axis=0, keepdims=True) - a,
+    lambda a: a[::-1] * 1.0,
+    lambda a: 1.0 / (1.0 + a * a),
+)
+_TWO = (
+    lambda a, b: a + b,
+    lambda a, b: a * b,
+    lambda a, b: mg.maximum(a, b),
+    lambda a, b: (a @ b.T) @ b * 0.01,
+    lambda a, b: mg.concatenate([a, b], axis=0)[: a.shape[0]] * 1.0,
+    lambda a, b: a / (1.0 + b * b),
+)
+
+
+def _random_graph(seed: int, create_graph: bool) -> list[np.ndarray | None]:
+    """The leaves' gradients, and the gradients and values of the intermediates the caller held."""
+    rng = np.random.default_rng(seed)
+    leaves = [mg.Tensor(rng.normal(size=(20, 20)), requires_grad=True) for _ in range(2)]
+    constant = mg.Tensor(rng.normal(size=(20, 20)))
+    pool, held = list(leaves), []
+    for _ in range(10):
+        if rng.random() < 0.6:
+            t = _ONE[rng.integers(len(_ONE))](pool[rng.integers(len(pool))])
+        else:
+            b = constant if rng.random() < 0.2 else pool[rng.integers(len(pool))]
+            t = _TWO[rng.integers(len(_TWO))](pool[rng.integers(len(pool))], b)
+        pool.append(t)
+        if rng.random() < 0.3:
+            held.append(t)
+    ends = [pool[-1]] + [pool[j] for j in rng.choice(len(pool), 2)]
+    del pool, t  # the rest is held by the graph alone
+    loss = sum(((end * 1.0) ** 2).mean() for end in ends)
+    if create_graph:
+        first = mg.grad(loss, leaves, create_graph=True)
+        loss = (first[0] * first[1]).sum()
+    loss.backward()
+    return [t.grad for t in leaves + held] + [t.data for t in held]
+
+
+@pytest.mark.parametrize("create_graph", [False, True])
+def test_random_graphs_have_the_same_gradients_and_held_values_with_every_unread_value_let_go(
+    monkeypatch: pytest.MonkeyPatch, create_graph: bool
+) -> None:
+    modules = [op_module, *map(importlib.import_module, ("minigrad.backward", "minigrad.release"))]
+    for seed in range(25):
+        results = []
+        for release_from in (1 << 62, 0):  # keeps everything; lets go of everything no rule reads
+            for module in modules:
+                monkeypatch.setattr(module, "RELEASE_FROM", release_from)
+            results.append(_random_graph(seed, create_graph))
+        for kept, released in zip(*results):
+            assert (kept is None) == (released is None), seed
+            if kept is not None:
+                np.testing.assert_array_equal(released, kept, err_msg=f"seed {seed}")
