@@ -6,9 +6,11 @@ from __future__ import annotations
 
 import copy
 import dis
+import functools
 import importlib
 import sys
 import threading
+from collections.abc import Callable
 
 import numpy as np
 import pytest
@@ -349,3 +351,39 @@ def test_random_graphs_have_the_same_gradients_and_held_values_with_every_unread
             assert (kept is None) == (released is None), seed
             if kept is not None:
                 np.testing.assert_array_equal(released, kept, err_msg=f"seed {seed}")
+
+
+def test_values_held_in_a_list_a_dict_a_closure_or_a_cache_keep_their_values_and_gradients() -> None:
+    x = mg.Tensor(A, requires_grad=True)
+    in_list = [x * 2.0]
+    in_dict = {"h": in_list[0] + 1.0}
+
+    def make() -> tuple[Callable[[], mg.Tensor], mg.Tensor]:
+        h = x * 3.0
+        return (lambda: h), h + 0.0
+
+    in_closure, total = make()
+
+    @functools.lru_cache
+    def cached() -> mg.Tensor:
+        return x * 4.0
+
+    y = mg.sigmoid((in_list[0] + in_dict["h"] + total + cached()) * 1.0)
+    mg.sigmoid(y * 1.0).sum().backward()
+    expected = ((in_list[0], 2 * A), (in_dict["h"], 2 * A + 1), (in_closure(), 3 * A), (cached(), 4 * A))
+    for held, value in expected:
+        assert not is_released(held) and held.grad is not None
+        np.testing.assert_array_equal(held.data, value)
+
+
+def test_a_forward_that_returns_a_view_of_its_released_input_keeps_its_own_values() -> None:
+    @mg.op
+    def top(x):
+        return x[:50]  # a view: its memory is the input's
+
+    top.defvjp(lambda g, out, x: np.concatenate([g, np.zeros((x.shape[0] - 50, *x.shape[1:]))]))
+    x = mg.Tensor(A, requires_grad=True)
+    view = top(x * 2.0)
+    mg.sigmoid(mg.sigmoid(view * 1.0) * 1.0).sum().backward()
+    assert is_released(view.parents[0])  # the input's Tensor let go of its array ...
+    np.testing.assert_array_equal(view.data, 2 * A[:50])  # ... which the view still holds
