@@ -26,7 +26,7 @@ from typing import Any
 import numpy as np
 
 from minigrad.mode import IntegerArgument, TraceError, state
-from minigrad.release import RELEASE_FROM, newest_large, release_spare
+from minigrad.release import RELEASE_FROM, ReleasedValues, newest_large, refuse_released, release_spare
 from minigrad.rule_reads import EVERYTHING, Reads, reads_of
 from minigrad.tensor import Tensor, as_array, node
 from minigrad.versions import fingerprint, next_number
@@ -138,6 +138,8 @@ class Op:
                 if parent._spare is not None:
                     release_spare(parent)
                 if parent._data.nbytes >= RELEASE_FROM:
+                    if type(parent._data) is ReleasedValues:  # a forward that read it by `np.asarray`
+                        refuse_released(parent._data)  # (the others refuse) got NaN: never let it out
                     large = True
                     if not fn.reads_out and not self.reads_input(j, inputs):
                         spare = (j,) if spare is None else (*spare, j)

@@ -79,7 +79,8 @@ def is_released(t: Tensor) -> bool:
 
 
 def released(data: np.ndarray) -> ReleasedValues:
-    """What stays of an array: its shape and dtype, over one element. Shared: nothing can write to it."""
+    """What stays of an array: its shape and dtype, over one read-only element. Shared: nothing can
+    write to it."""
     key = data.shape, data.dtype
     values = _made.get(key)
     if values is None:
@@ -91,7 +92,16 @@ def released(data: np.ndarray) -> ReleasedValues:
     return values
 
 
-_ELEMENT = np.zeros(1, np.complex128)  # room for one element of any dtype
+def released_as(shape: tuple[int, ...], dtype: Any) -> ReleasedValues:
+    """The shared placeholder of this shape and dtype: what a copied or unpickled graph's released
+    values become again (not a full array of the placeholder's element)."""
+    return released(np.broadcast_to(np.empty((), dtype), shape))
+
+
+# Room for one element of any dtype, every bit set: NumPy's C functions read an array subclass without
+# asking it (`np.asarray`, `np.array`, `memoryview`), and what they read is then NaN, never a plausible 0.
+_ELEMENT = np.full(2, np.iinfo(np.uint64).max, np.uint64)
+_ELEMENT.flags.writeable = False
 _made: dict[tuple[tuple[int, ...], np.dtype], ReleasedValues] = {}
 
 
@@ -154,6 +164,9 @@ class ReleasedValues(np.ndarray):
     def __getitem__(self, index: Any) -> NoReturn:
         refuse_released(self)
 
+    def __setitem__(self, index: Any, value: Any) -> NoReturn:
+        refuse_released(self)
+
     def __float__(self) -> NoReturn:
         refuse_released(self)
 
@@ -165,6 +178,16 @@ class ReleasedValues(np.ndarray):
 
     def __iter__(self) -> NoReturn:
         refuse_released(self)
+
+    # Copies and pickles of a graph keep the placeholder, one element, not an array of its full size.
+    def __copy__(self) -> ReleasedValues:
+        return self
+
+    def __deepcopy__(self, memo: dict[int, Any]) -> ReleasedValues:
+        return self
+
+    def __reduce_ex__(self, protocol: Any) -> tuple[Any, ...]:
+        return released_as, (self.shape, self.dtype.str)
 
     def __repr__(self) -> str:
         return f"<released values of shape {self.shape}, {self.dtype}>"
@@ -179,7 +202,9 @@ def refuse_released(values: ReleasedValues) -> NoReturn:
     raise RuntimeError(
         f"the values of this intermediate (shape {values.shape}) were released during the forward pass: "
         "no rule of its graph reads them and nothing else held the tensor. Keep a reference to the "
-        "tensor (a variable, a list) while you compute with its values, and they are kept"
+        "tensor (a variable, a list) while you compute with its values, and they are kept. If backward() "
+        "raised this, a rule read it that did not when the graph was built (a requires_grad set to True "
+        "after the tensor was used, or a rule registered again with defvjp): build the graph again"
     )
 
 
@@ -193,6 +218,7 @@ __all__ = [
     "refuse_released",
     "release_spare",
     "released",
+    "released_as",
     "unheld",
     "withheld",
 ]

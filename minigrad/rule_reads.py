@@ -18,8 +18,14 @@ from typing import Any, NamedTuple
 
 # What a released value still answers; reading only these is not reading the value.
 METADATA = frozenset({"shape", "dtype", "ndim", "size"})
-# Functions that reach a frame's variables by name, out of the code's sight.
-_BY_NAME = frozenset({"locals", "vars", "eval", "exec", "sys", "inspect"})
+# Names that reach a frame's variables by name, out of the code's sight: as a global or an import
+# (`sys`, `from inspect import currentframe`), or as an attribute (`builtins.locals`, `frame.f_locals`).
+# A debugger too: `breakpoint()` in a rule shows its values, not released ones.
+_BY_NAME = frozenset(
+    {"locals", "vars", "eval", "exec", "_getframe", "currentframe", "f_locals", "breakpoint", "set_trace"}
+)
+_MODULES = frozenset({"sys", "inspect", "builtins", "pdb"})
+_NAMING = frozenset({"LOAD_GLOBAL", "LOAD_NAME", "LOAD_ATTR", "LOAD_METHOD", "IMPORT_NAME", "IMPORT_FROM"})
 
 
 class Reads(NamedTuple):
@@ -60,17 +66,29 @@ def reads_of(rule: Callable[..., Any]) -> Reads:
 
 def _names_read(code: Any) -> frozenset[str] | None:
     """The local names the code loads for more than their metadata; None if it may reach them by name."""
-    instructions = list(dis.get_instructions(code))
-    read = set(code.co_cellvars)  # a nested function reads these, out of this analysis's sight
+    read = names_loaded(list(dis.get_instructions(code)))
+    return None if read is None else read | frozenset(code.co_cellvars)  # read by nested functions
+
+
+def names_loaded(instructions: list[dis.Instruction]) -> frozenset[str] | None:
+    """The local names these instructions load for more than their metadata; None if they may reach
+    them by name. Python 3.13 loads two at once (`LOAD_FAST_LOAD_FAST (g, x)` before `x.shape`) and
+    stores one then loads one (`STORE_FAST_LOAD_FAST`): the last loaded is the one an attribute follows."""
+    read = set()
     for i, instruction in enumerate(instructions):
-        if instruction.opname in ("LOAD_GLOBAL", "LOAD_NAME") and instruction.argval in _BY_NAME:
+        opname, argval = instruction.opname, instruction.argval
+        if opname in _NAMING and (argval in _BY_NAME or (argval in _MODULES and opname != "LOAD_ATTR")):
             return None
-        if "FAST" not in instruction.opname or instruction.opname == "STORE_FAST":
+        if "FAST" not in opname:
             continue
-        loaded = instruction.argval if isinstance(instruction.argval, tuple) else (instruction.argval,)
-        if len(loaded) == 1 and _metadata_only(instructions, i):
+        loaded = argval if isinstance(argval, tuple) else (argval,)
+        if opname.startswith("STORE_FAST_LOAD"):
+            loaded = loaded[1:]
+        elif opname.startswith("STORE_"):  # STORE_FAST, STORE_FAST_STORE_FAST, STORE_FAST_MAYBE_NULL
             continue
-        read.update(loaded)
+        read.update(loaded[:-1])
+        if not _metadata_only(instructions, i):
+            read.add(loaded[-1])
     return frozenset(read)
 
 
@@ -79,4 +97,4 @@ def _metadata_only(instructions: list[dis.Instruction], i: int) -> bool:
     return following is not None and following.opname == "LOAD_ATTR" and following.argval in METADATA
 
 
-__all__ = ["EVERYTHING", "METADATA", "Reads", "reads_of"]
+__all__ = ["EVERYTHING", "METADATA", "Reads", "names_loaded", "reads_of"]

@@ -26,6 +26,8 @@ if TYPE_CHECKING:
 
 def as_array(data: Any, what: str = "Tensor data") -> np.ndarray:
     """`data` as a floating ndarray: float dtypes kept, ints and bools made float64."""
+    if type(data) is ReleasedValues:  # `np.asarray` would read it without asking (`t.detach()`, Tensor(t))
+        refuse_released(data)
     array = np.asarray(data)
     kind = array.dtype.kind
     if kind == "f":
@@ -263,7 +265,8 @@ class Tensor:
                 "use t.data or t.numpy() (or t.detach())"
             )
         self._refuse_in_trace("np.asarray(t)")
-        data = self._data if dtype is None else self._data.astype(dtype, copy=False)
+        data = self.data  # NumPy would read released values without asking them (release.py)
+        data = data if dtype is None else data.astype(dtype, copy=False)
         return data.copy() if copy else data
 
     # Comparisons give masks for `where`, indexing and accuracies: NumPy bool arrays, outside the graph,
