@@ -122,13 +122,10 @@ class Op:
         return node(data, False, (), None, None)
 
     def _recorded(self, data: np.ndarray, inputs: tuple[Tensor, ...], options: dict[str, Any]) -> Tensor:
-        """The output as a node of the graph; each parameter it reads is fingerprinted (see versions.py),
-        and the values no rule reads are let go (see release.py)."""
+        """The output as a node: parameters fingerprinted (versions.py), unread values let go (release.py)."""
         if self.rule is None and self.input_rules is None:
             self._check_rule()
-        spare = None
-        large = False
-        j = 0
+        spare, large, j = None, False, 0
         for parent in inputs:
             fn = parent._fn
             if fn is None:
