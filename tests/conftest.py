@@ -6,4 +6,7 @@ from hypothesis import HealthCheck, settings
 # 200 of a suite a third this size: the whole of .ci/run must stay under ten minutes on two cores.
 settings.register_profile("ci", max_examples=100, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 settings.register_profile("dev", max_examples=50, deadline=None)
+# Which values a rule reads depends on the operation and its options, not on the numbers drawn: a few
+# examples of each test cover it (test_release.py runs the operations' tests so).
+settings.register_profile("reads", max_examples=5, deadline=None, suppress_health_check=list(HealthCheck))
 settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "ci" if os.environ.get("CI") else "dev"))

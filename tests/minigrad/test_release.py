@@ -191,9 +191,7 @@ def test_second_order_gradients_go_through_let_go_values(monkeypatch: pytest.Mon
 def test_every_operation_is_right_with_every_unread_value_let_go() -> None:
     """The operations' own tests again, with MINIGRAD_RELEASE_FROM=0: every built-in rule runs with the
     values it does not read let go, and a wrongly let-go value would raise, not give a wrong gradient."""
-    # Which values each rule reads depends on the operation and its options, not on the numbers: fewer
-    # examples than the CI profile's cover every case the suite draws.
-    env = {**os.environ, "MINIGRAD_RELEASE_FROM": "0", "HYPOTHESIS_PROFILE": "dev"}
+    env = {**os.environ, "MINIGRAD_RELEASE_FROM": "0", "HYPOTHESIS_PROFILE": "reads"}  # see conftest.py
     tests = ["tests/minigrad/ops", "tests/minigrad/test_losses.py", "tests/minigrad/test_custom_ops.py"]
     done = subprocess.run(
         [sys.executable, "-m", "pytest", "-q", "-x", "-p", "no:cacheprovider", *tests],
