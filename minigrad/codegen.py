@@ -304,9 +304,9 @@ class _Writer:
 
     def _rule_reads(self, fn: Any, ins: tuple[int, ...], k: int, wanted: Any) -> set[int]:
         """The slots whose values the called rules read (`rule_reads`): the others may be stand-ins."""
-        reads = [fn.reads[position] for position, _ in wanted] if fn.input_rules is not None else fn.reads
-        read = {k} if any(r.out for r in reads) else set()
-        return read | {i for j, i in enumerate(ins) if any(r.reads_input(j) for r in reads)}
+        positions = [position for position, _ in wanted]
+        read = {k} if fn.reads_output(positions) else set()
+        return read | {i for j, i in enumerate(ins) if fn.reads_input(j, positions)}
 
     def _calls(self, fn: Any, ins: Any, options: Any, k: int, wanted: Any, step: _Step) -> list[str]:
         """The expression giving each wanted input's gradient, in `run_rules`'s order of calls."""

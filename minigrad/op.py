@@ -20,7 +20,7 @@ from __future__ import annotations
 import functools
 import inspect
 import types
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from typing import Any
 
 import numpy as np
@@ -78,12 +78,18 @@ class Op:
         self.reads_out = any(r.out for r in self.reads)
         return rules[0]
 
-    def reads_input(self, position: int, inputs: Sequence[Tensor]) -> bool:
-        """Whether the rules a backward pass calls for these inputs (those needing a gradient) read the
-        value of input `position`."""
-        if self.input_rules is None:
-            return self.reads[0].reads_input(position)
-        return any(r.reads_input(position) for r, t in zip(self.reads, inputs) if t.requires_grad)
+    def called_reads(self, wanted: Iterable[int]) -> tuple[Reads, ...]:
+        """What the rules a backward pass calls for the inputs at the positions `wanted` read: the one
+        rule's whatever is wanted, or each wanted input's own."""
+        return self.reads if self.input_rules is None else tuple(self.reads[p] for p in wanted)
+
+    def reads_input(self, position: int, wanted: Iterable[int]) -> bool:
+        """Whether those rules read the value of input `position`."""
+        return any(r.reads_input(position) for r in self.called_reads(wanted))
+
+    def reads_output(self, wanted: Iterable[int]) -> bool:
+        """Whether those rules read the output's value."""
+        return any(r.out for r in self.called_reads(wanted))
 
     def __call__(self, *args: Any, **options: Any) -> Tensor:
         # Every operation runs through here: the common path is inline (see docs/performance.md, the
@@ -138,7 +144,7 @@ class Op:
                     if type(parent._data) is ReleasedValues:  # a forward that read it by `np.asarray`
                         refuse_released(parent._data)  # (the others refuse) got NaN: never let it out
                     large = True
-                    if not fn.reads_out and not self.reads_input(j, inputs):
+                    if not fn.reads_out and not self.reads_input(j, _needing(inputs)):
                         spare = (j,) if spare is None else (*spare, j)
             j += 1  # noqa: SIM113 (a counter, not enumerate: this loop runs for every recorded operation)
         # `node`'s work written out, not called: every recorded operation runs through here.
@@ -258,6 +264,11 @@ def _inputs_and_options(forward: Callable[..., Any]) -> tuple[int, bool, tuple[s
         else:
             options.append(p.name)
     return n_inputs, variadic, tuple(options)
+
+
+def _needing(inputs: Sequence[Tensor]) -> list[int]:
+    """The positions of the inputs that need a gradient: those whose rules a backward pass calls."""
+    return [p for p, t in enumerate(inputs) if t.requires_grad]
 
 
 def _named_error(name: str, error: ValueError, inputs: Sequence[Tensor]) -> ValueError:

@@ -81,21 +81,21 @@ def is_released(t: Tensor) -> bool:
 def released(data: np.ndarray) -> ReleasedValues:
     """What stays of an array: its shape and dtype, over one read-only element. Shared: nothing can
     write to it."""
-    key = data.shape, data.dtype
+    return released_as(data.shape, data.dtype)
+
+
+def released_as(shape: tuple[int, ...], dtype: Any) -> ReleasedValues:
+    """The shared placeholder of this shape and dtype (also what a copied or unpickled graph's released
+    values become again, not a full array of the placeholder's element)."""
+    key = shape, np.dtype(dtype)
     values = _made.get(key)
     if values is None:
         if len(_made) > 256:  # the shapes of a few graphs; a program that makes ever new ones starts over
             _made.clear()
         values = _made[key] = np.ndarray.__new__(
-            ReleasedValues, data.shape, data.dtype, _ELEMENT, 0, (0,) * data.ndim
+            ReleasedValues, shape, key[1], _ELEMENT, 0, (0,) * len(shape)
         )
     return values
-
-
-def released_as(shape: tuple[int, ...], dtype: Any) -> ReleasedValues:
-    """The shared placeholder of this shape and dtype: what a copied or unpickled graph's released
-    values become again (not a full array of the placeholder's element)."""
-    return released(np.broadcast_to(np.empty((), dtype), shape))
 
 
 # Room for one element of any dtype, every bit set: NumPy's C functions read an array subclass without
@@ -134,10 +134,10 @@ def withheld(values: list[np.ndarray], equations: list[Any]) -> list[np.ndarray]
     check `rule_reads.py` (`MINIGRAD_RELEASE_FROM=0`)."""
     read = [False] * len(values)
     for fn, ins, _, k, wanted in equations:
-        read[k] = read[k] or fn.reads_out
-        rules = fn.reads if fn.input_rules is not None else fn.reads * len(ins)
+        positions = [p for p, _ in wanted]
+        read[k] = read[k] or fn.reads_output(positions)
         for j, i in enumerate(ins):
-            read[i] = read[i] or any(rules[p].reads_input(j) for p, _ in wanted)
+            read[i] = read[i] or fn.reads_input(j, positions)
     return [v if read[k] or k == 0 else released(v) for k, v in enumerate(values)]
 
 

@@ -6,8 +6,9 @@ frees every intermediate by reference counting alone.
 
 This file knows nothing of the operations: `op.py` makes them, `ops/` holds the built-in ones, and
 `methods.py` attaches them to the Tensor as its operators and methods (`a + b`, `t.sum(axis=0)`) from
-one table. The slots are the Tensor's representation, shared by the three files of the core
-(`tensor.py`, `op.py`, `backward.py`) and read by no other.
+one table. The slots are the Tensor's representation, shared by the files of the core (`tensor.py`,
+`op.py`, `backward.py`, and `versions.py` and `release.py`, which number and release its values) and
+read only by the compiled step besides (`compile.py`, `codegen.py`).
 """
 
 from __future__ import annotations
